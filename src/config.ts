@@ -1,0 +1,99 @@
+import type { Synchronous } from './storage/sqlite/schema';
+
+/** Typed, validated configuration. Read once in main.ts; never read from the environment elsewhere. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Deepest JSON nesting accepted in a request body. */
+  maxJsonDepth: number;
+  /** Public base URL of the FHIR endpoint; when absent it is derived from each request's Host. */
+  baseUrl?: string;
+  sqliteSynchronous: Synchronous;
+  defaultPageSize: number;
+  maxPageSize: number;
+  shutdownTimeoutMs: number;
+}
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+const SYNC_MODES = ['OFF', 'NORMAL', 'FULL'] as const;
+
+type Parser<T> = (raw: string, name: string) => T;
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return Number(raw);
+};
+const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw, name) => {
+  const v = (name === 'SQLITE_SYNCHRONOUS' ? raw.toUpperCase() : raw.toLowerCase()) as T;
+  if (!values.includes(v)) throw new Error(`${name} must be one of ${values.join(', ')}, got '${raw}'`);
+  return v;
+};
+const text: Parser<string> = (raw, name) => {
+  if (raw.trim() === '') throw new Error(`${name} must not be empty`);
+  return raw;
+};
+const url: Parser<string> = (raw, name) => {
+  const u = new URL(raw);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL`);
+  return raw.replace(/\/+$/, '');
+};
+const bytes: Parser<number> = (raw, name) => {
+  const m = /^(\d+)(kb|mb|b)?$/i.exec(raw.trim());
+  if (!m) throw new Error(`${name} must be a size such as 1048576, 512kb or 16mb, got '${raw}'`);
+  const n = Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb']);
+  if (n < 1024 || n > 1024 * 1024 * 1024) throw new Error(`${name} must be between 1kb and 1024mb`);
+  return n;
+};
+
+/** Each setting: environment variable, CLI flag, default, parser. The README documents this table. */
+export const SETTINGS = {
+  port: { env: 'PORT', flag: '--port', default: '8080', parse: int(0, 65535) },
+  host: { env: 'HOST', flag: '--host', default: '127.0.0.1', parse: text },
+  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: './data', parse: text },
+  logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', parse: oneOf(LOG_LEVELS) },
+  maxBodyBytes: { env: 'MAX_BODY_SIZE', flag: '--max-body-size', default: '16mb', parse: bytes },
+  maxJsonDepth: { env: 'MAX_JSON_DEPTH', flag: '--max-json-depth', default: '64', parse: int(8, 1000) },
+  baseUrl: { env: 'BASE_URL', flag: '--base-url', default: undefined, parse: url },
+  sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },
+  defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000) },
+  maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000) },
+} as const;
+
+type Key = keyof typeof SETTINGS;
+
+function flagValues(argv: readonly string[]): Map<string, string> {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) values.set(arg.slice(0, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length) values.set(arg, argv[++i]);
+    else throw new Error(`flag ${arg} needs a value`);
+  }
+  return values;
+}
+
+/** CLI flags win over environment variables, which win over defaults. Throws on any bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Config {
+  const flags = flagValues(argv);
+  const known = new Set(Object.values(SETTINGS).map((s) => s.flag as string));
+  for (const flag of flags.keys()) if (!known.has(flag)) throw new Error(`unknown flag ${flag}`);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS) as Key[]) {
+    const s = SETTINGS[key];
+    const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
+    out[key] = raw === undefined ? undefined : (s.parse as Parser<unknown>)(raw, s.env);
+  }
+  const config = out as unknown as Config;
+  if (config.defaultPageSize > config.maxPageSize) throw new Error('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+  return config;
+}

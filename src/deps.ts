@@ -1,0 +1,28 @@
+import type { Config } from './config';
+import type { Issue } from './fhir/errors';
+import type { Logger } from './logger';
+import type { ResourceStore } from './storage/store';
+
+export interface ValidationContext {
+  expectedType?: string;
+  expectedId?: string;
+}
+
+/** Base validation of a resource about to be written: all problems found, none thrown. */
+export interface ResourceValidator {
+  validate(body: unknown, context: ValidationContext): Issue[];
+  /** Compiles whatever is compiled lazily, so the first request does not pay for it. */
+  warmUp?(): void;
+}
+
+/** Everything an interaction may use, injected (never module singletons) so tests control it. */
+export interface Deps {
+  config: Config;
+  store: ResourceStore;
+  validator: ResourceValidator;
+  clock: { now(): Date };
+  ids: { newId(): string };
+  logger: Logger;
+  /** When the server started: the CapabilityStatement's date. */
+  startedAt: Date;
+}

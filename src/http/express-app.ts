@@ -1,0 +1,127 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Deps } from '../deps';
+import { isResourceType } from '../fhir/definitions';
+import { FhirError } from '../fhir/errors';
+import { isValidId } from '../fhir/ids';
+import { interaction } from '../interactions/registry';
+import type { FhirRequest } from '../interactions/types';
+import { parseJson } from '../json/safe-json';
+import { readBody } from './body';
+import { errorHandler } from './error-handler';
+import { bodyKind, checkAcceptable, isPretty } from './negotiate';
+import { respond } from './respond';
+import { allowedMethods, ROUTES, type Route } from './routes';
+
+export interface Lifecycle {
+  /** False once shutdown has begun: /readyz then says 503 so load balancers drain us. */
+  accepting(): boolean;
+}
+
+const header = (req: Request, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+};
+
+function baseUrl(deps: Deps, req: Request): string {
+  return deps.config.baseUrl ?? `${req.protocol}://${req.headers.host ?? `${deps.config.host}:${deps.config.port}`}/fhir`;
+}
+
+/** Checks the path's type and id before any work: unknown type → 404, malformed id → 400. */
+function checkPath(params: Record<string, string | undefined>): void {
+  if (params.type !== undefined && !isResourceType(params.type)) {
+    throw new FhirError('not-found', `'${params.type}' is not a FHIR R4 resource type this server knows`);
+  }
+  if (params.id !== undefined && !isValidId(params.id)) {
+    throw new FhirError('invalid', `'${params.id}' is not a valid FHIR id`);
+  }
+}
+
+async function requestBody(deps: Deps, req: Request, route: Route): Promise<unknown> {
+  if (route.method === 'GET' || route.method === 'DELETE') return undefined;
+  const kind = bodyKind(header(req, 'content-type'));
+  const expected = route.method === 'PATCH' ? 'json-patch' : 'resource';
+  if (kind !== expected) {
+    throw new FhirError('not-supported', route.method === 'PATCH'
+      ? 'PATCH takes application/json-patch+json'
+      : 'A JSON Patch body is only accepted by PATCH', { status: 415 });
+  }
+  const text = await readBody(req, deps.config.maxBodyBytes);
+  return parseJson(text, deps.config.maxJsonDepth);
+}
+
+function handlerFor(deps: Deps, route: Route) {
+  const { handler, write } = interaction(route.interaction);
+  const conditional = route.interaction.startsWith('conditional-');
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    // `PUT/PATCH/DELETE [type]` without criteria is not a conditional interaction at all.
+    if (conditional && q < 0) return next();
+    try {
+      res.locals.interaction = route.interaction;
+      const params = req.params as Record<string, string | undefined>;
+      res.locals.resourceType = params.type;
+      checkPath(params);
+      checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
+      const request: FhirRequest = {
+        type: params.type,
+        id: params.id,
+        versionId: params.vid,
+        query,
+        body: await requestBody(deps, req, route),
+        headers: {
+          ifMatch: header(req, 'if-match'),
+          ifNoneExist: header(req, 'if-none-exist'),
+          ifNoneMatch: header(req, 'if-none-match'),
+          ifModifiedSince: header(req, 'if-modified-since'),
+        },
+        base: baseUrl(deps, req),
+        path: url.slice('/fhir'.length),
+      };
+      const result = await handler(deps, request);
+      respond(res, request, result, { pretty: isPretty(query.get('_pretty') ?? undefined), write, prefer: header(req, 'prefer') });
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function methodNotAllowed(path: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const allowed = allowedMethods(path);
+    const params = req.params as Record<string, string | undefined>;
+    try {
+      checkPath(params);
+    } catch (err) {
+      return next(err);
+    }
+    next(new FhirError('not-supported', `${req.method} is not supported on this URL; allowed: ${allowed.join(', ')}`, { status: 405 }));
+  };
+}
+
+/** Express with its per-request extras off: the FHIR layer sets ETags and parses what it needs. */
+export function createHttpApp(deps: Deps, lifecycle: Lifecycle, middleware: ((req: Request, res: Response, next: NextFunction) => void)[]): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+  app.set('trust proxy', false);
+  for (const m of middleware) app.use(m);
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    const ready = lifecycle.accepting() && (await deps.store.ping().catch(() => false));
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  const fhir = express.Router({ caseSensitive: true, strict: false });
+  for (const route of ROUTES) {
+    fhir[route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](route.path, handlerFor(deps, route));
+  }
+  for (const path of new Set(ROUTES.map((r) => r.path as string))) fhir.all(path, methodNotAllowed(path));
+  app.use('/fhir', fhir);
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new FhirError('not-found', `No FHIR endpoint at ${req.method} ${req.path.slice(0, 200)}`));
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,64 @@
+import type { ServerResponse } from 'node:http';
+import { etag } from '../fhir/etag';
+import { httpDate } from '../fhir/datetime';
+import { informational } from '../fhir/operation-outcome';
+import type { FhirRequest, FhirResult } from '../interactions/types';
+import { FHIR_JSON } from './negotiate';
+import { returnPreference } from './preconditions';
+
+export interface ResponseOptions {
+  pretty: boolean;
+  /** Writes honour `Prefer: return=` (http.html#ops); reads always return the resource. */
+  write: boolean;
+  prefer?: string;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body, null, pretty ? 2 : undefined);
+  res.statusCode = status;
+  res.setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** The body for a result, avoiding a parse/stringify round trip when the store already holds the JSON. */
+function body(result: FhirResult, pretty: boolean): string | undefined {
+  if (result.resource) return JSON.stringify(result.resource, null, pretty ? 2 : undefined);
+  const v = result.version;
+  if (!v || v.deleted) return undefined;
+  if (!pretty && v.json !== undefined) return v.json;
+  return v.resource ? JSON.stringify(v.resource, null, pretty ? 2 : undefined) : undefined;
+}
+
+export function respond(res: ServerResponse, request: FhirRequest, result: FhirResult, options: ResponseOptions): void {
+  const v = result.version;
+  if (v) {
+    res.setHeader('ETag', etag(v.versionId));
+    res.setHeader('Last-Modified', httpDate(v.lastUpdated));
+    if (result.location) res.setHeader('Location', `${request.base}/${v.type}/${v.id}/_history/${v.versionId}`);
+  }
+  if (result.status === 304) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  if (options.write) {
+    const preference = returnPreference(options.prefer);
+    if (preference === 'minimal') {
+      res.statusCode = result.status;
+      res.end();
+      return;
+    }
+    if (preference === 'OperationOutcome') {
+      sendJson(res, result.status === 204 ? 200 : result.status, informational(result.message ?? 'Done'), options.pretty);
+      return;
+    }
+  }
+  const text = body(result, options.pretty);
+  if (text === undefined) {
+    res.statusCode = result.status;
+    res.end();
+    return;
+  }
+  sendJson(res, result.status === 204 ? 200 : result.status, text, options.pretty);
+}

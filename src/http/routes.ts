@@ -1,0 +1,29 @@
+import type { InteractionName } from '../interactions/registry';
+
+/**
+ * The REST surface in one table (http.html#summary). Order matters: literal segments such as
+ * `metadata` and `_history` come before the `:type` patterns they would otherwise match.
+ * `conditional` rows apply only when the URL carries a query (the criteria).
+ */
+export const ROUTES = [
+  { method: 'GET', path: '/metadata', interaction: 'capabilities' },
+  { method: 'GET', path: '/_history', interaction: 'history-system' },
+  { method: 'GET', path: '/:type/_history', interaction: 'history-type' },
+  { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance' },
+  { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread' },
+  { method: 'GET', path: '/:type/:id', interaction: 'read' },
+  { method: 'POST', path: '/:type', interaction: 'create' },
+  { method: 'PUT', path: '/:type/:id', interaction: 'update' },
+  { method: 'PUT', path: '/:type', interaction: 'conditional-update' },
+  { method: 'PATCH', path: '/:type/:id', interaction: 'patch' },
+  { method: 'PATCH', path: '/:type', interaction: 'conditional-patch' },
+  { method: 'DELETE', path: '/:type/:id', interaction: 'delete' },
+  { method: 'DELETE', path: '/:type', interaction: 'conditional-delete' },
+] as const satisfies readonly { method: string; path: string; interaction: InteractionName }[];
+
+export type Route = (typeof ROUTES)[number];
+
+/** Every distinct path, for answering 405 with the methods it does allow. */
+export function allowedMethods(path: string): string[] {
+  return ROUTES.filter((r) => r.path === path).map((r) => r.method);
+}

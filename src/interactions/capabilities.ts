@@ -1,0 +1,63 @@
+import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
+import type { Deps } from '../deps';
+import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
+import type { Handler, Interaction } from './types';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pkg = require('../../../package.json') as { name: string; version: string };
+
+/**
+ * The CapabilityStatement is generated from the interactions the server really has (the
+ * registry) and the resource types it really serves, so it can never claim more than it does.
+ */
+export function capabilityStatement(deps: Deps, base: string, interactions: readonly Interaction[]): CapabilityStatement {
+  const has = (name: string): boolean => interactions.some((i) => i.name === name);
+  const typeLevel = interactions.filter((i) => i.level !== 'system' && i.capability !== null);
+  const codes = [...new Set(typeLevel.map((i) => i.capability))] as CapabilityStatementRestResource['interaction'] & object;
+  const resource = [...r4ResourceTypes()].map((type): CapabilityStatementRestResource => ({
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: (codes as unknown as string[]).map((code) => ({ code })) as CapabilityStatementRestResource['interaction'],
+    versioning: 'versioned-update',
+    readHistory: has('vread'),
+    updateCreate: true,
+    conditionalCreate: has('create'),
+    conditionalRead: 'full-support',
+    conditionalUpdate: has('conditional-update'),
+    conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
+    searchParam: [
+      { name: '_id', type: 'token', documentation: 'Usable in conditional create, update, patch and delete criteria' },
+      { name: 'identifier', type: 'token', documentation: 'Usable in conditional create, update, patch and delete criteria' },
+    ],
+  }));
+  const systemCodes = interactions.filter((i) => i.level === 'system' && i.capability !== null).map((i) => ({ code: i.capability }));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: deps.startedAt.toISOString(),
+    publisher: 'abdm-fhir-gateway',
+    kind: 'instance',
+    software: { name: pkg.name, version: pkg.version },
+    implementation: { description: 'ABDM FHIR gateway', url: base },
+    fhirVersion: R4_VERSION,
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [{
+      mode: 'server',
+      resource,
+      interaction: systemCodes as NonNullable<CapabilityStatement['rest']>[number]['interaction'],
+    }],
+  };
+}
+
+export function capabilitiesHandler(interactions: () => readonly Interaction[]): Handler {
+  const cache = new Map<string, CapabilityStatement>();
+  return async (deps, request) => {
+    let statement = cache.get(request.base);
+    if (!statement) {
+      statement = capabilityStatement(deps, request.base, interactions());
+      if (cache.size < 16) cache.set(request.base, statement);
+    }
+    return { status: 200, resource: statement };
+  };
+}

@@ -1,0 +1,22 @@
+import { criteriaFromHeader, findMatch, tooManyMatches } from '../storage/conditional';
+import type { Handler } from './types';
+import { requireType, validResource } from './write-support';
+
+/** create and conditional create (http.html#create, #ccreate). */
+export const create: Handler = async (deps, request) => {
+  const type = requireType(request.type);
+  const resource = validResource(deps, request.body, { expectedType: type });
+  const condition = request.headers.ifNoneExist;
+  const criteria = condition === undefined ? undefined : criteriaFromHeader(condition, type);
+  return deps.store.transact(async (uow) => {
+    if (criteria) {
+      const found = await findMatch(uow, type, criteria);
+      if (found.kind === 'many') throw tooManyMatches(type, 'Conditional create');
+      if (found.kind === 'one') {
+        return { status: 200, version: found.match, message: `${type}/${found.match.id} already matches; nothing was created` };
+      }
+    }
+    const version = await uow.create(resource);
+    return { status: 201, version, location: true, message: `Created ${type}/${version.id}` };
+  });
+};

@@ -1,0 +1,36 @@
+import { capabilitiesHandler } from './capabilities';
+import { create } from './create';
+import { conditionalDelete, remove } from './delete';
+import { historyInstance, historySystem, historyType } from './history';
+import { conditionalPatch, patch } from './patch';
+import { read, vread } from './read';
+import type { Interaction } from './types';
+import { conditionalUpdate, update } from './update';
+
+/**
+ * Every interaction the server supports. The HTTP routes point at these by name and the
+ * CapabilityStatement is generated from this list: adding a row here is how a feature ships.
+ */
+export const INTERACTIONS = [
+  { name: 'capabilities', level: 'system', capability: null, handler: capabilitiesHandler((): readonly Interaction[] => INTERACTIONS), write: false },
+  { name: 'history-system', level: 'system', capability: 'history-system', handler: historySystem, write: false },
+  { name: 'read', level: 'instance', capability: 'read', handler: read, write: false },
+  { name: 'vread', level: 'instance', capability: 'vread', handler: vread, write: false },
+  { name: 'update', level: 'instance', capability: 'update', handler: update, write: true },
+  { name: 'patch', level: 'instance', capability: 'patch', handler: patch, write: true },
+  { name: 'delete', level: 'instance', capability: 'delete', handler: remove, write: true },
+  { name: 'history-instance', level: 'instance', capability: 'history-instance', handler: historyInstance, write: false },
+  { name: 'create', level: 'type', capability: 'create', handler: create, write: true },
+  { name: 'history-type', level: 'type', capability: 'history-type', handler: historyType, write: false },
+  { name: 'conditional-update', level: 'type', capability: 'update', handler: conditionalUpdate, write: true },
+  { name: 'conditional-patch', level: 'type', capability: 'patch', handler: conditionalPatch, write: true },
+  { name: 'conditional-delete', level: 'type', capability: 'delete', handler: conditionalDelete, write: true },
+] as const satisfies readonly Interaction[];
+
+export type InteractionName = (typeof INTERACTIONS)[number]['name'];
+
+const BY_NAME = new Map<string, Interaction>(INTERACTIONS.map((i) => [i.name, i]));
+
+export function interaction(name: InteractionName): Interaction {
+  return BY_NAME.get(name) as Interaction;
+}

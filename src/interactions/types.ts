@@ -1,0 +1,46 @@
+import type { CapabilityStatementRestResourceInteraction, CapabilityStatementRestInteraction, Resource } from 'fhir/r4';
+import type { Deps } from '../deps';
+import type { StoredVersion } from '../storage/store';
+
+/** A FHIR request, free of any HTTP framework. */
+export interface FhirRequest {
+  type?: string;
+  id?: string;
+  versionId?: string;
+  query: URLSearchParams;
+  /** Parsed JSON body (a resource, or a JSON Patch document). */
+  body?: unknown;
+  headers: {
+    ifMatch?: string;
+    ifNoneExist?: string;
+    ifNoneMatch?: string;
+    ifModifiedSince?: string;
+  };
+  /** Base URL of the FHIR endpoint, e.g. http://127.0.0.1:8080/fhir. */
+  base: string;
+  /** The request's own URL relative to the base, e.g. /Patient/1/_history?_count=2 (for self links). */
+  path: string;
+}
+
+/** What an interaction returns; the HTTP layer turns it into a response. Handlers never touch `res`. */
+export interface FhirResult {
+  status: number;
+  /** The body: a resource or a Bundle. For writes the HTTP layer may swap it per `Prefer`. */
+  resource?: Resource;
+  /** The version the response is about: sets ETag and Last-Modified, and the body when `resource` is absent. */
+  version?: StoredVersion;
+  /** Set Location to this version's `_history` URL (create, update-as-create). */
+  location?: boolean;
+  /** A human-readable outcome for `Prefer: return=OperationOutcome`. */
+  message?: string;
+}
+
+export type Handler = (deps: Deps, request: FhirRequest) => Promise<FhirResult>;
+
+type TypeCode = CapabilityStatementRestResourceInteraction['code'];
+type SystemCode = CapabilityStatementRestInteraction['code'];
+
+/** One interaction the server really supports: the CapabilityStatement is generated from these. */
+export type Interaction =
+  | { name: string; level: 'type' | 'instance'; capability: TypeCode; handler: Handler; write: boolean }
+  | { name: string; level: 'system'; capability: SystemCode | null; handler: Handler; write: boolean };

@@ -1,0 +1,51 @@
+import type { Resource } from 'fhir/r4';
+import { FhirError } from '../fhir/errors';
+import { findMatch, parseCriteria, tooManyMatches } from '../storage/conditional';
+import type { FhirResult, Handler } from './types';
+import { expectedVersion, requireId, requireType, validResource } from './write-support';
+
+function result(version: FhirResult['version'] & object, created: boolean): FhirResult {
+  const what = `${version.type}/${version.id}`;
+  return created
+    ? { status: 201, version, location: true, message: `Created ${what}` }
+    : { status: 200, version, location: true, message: `Updated ${what} to version ${version.versionId}` };
+}
+
+/** update, including update-as-create with a client-chosen id (http.html#update). */
+export const update: Handler = async (deps, request) => {
+  const type = requireType(request.type);
+  const id = requireId(request.id);
+  const resource = validResource(deps, request.body, { expectedType: type, expectedId: id }) as Resource & { id: string };
+  const expected = expectedVersion(request.headers.ifMatch);
+  return deps.store.transact(async (uow) => {
+    const { version, created } = await uow.update(resource, { expectedVersion: expected });
+    return result(version, created);
+  });
+};
+
+/** Conditional update, `PUT [type]?criteria` (http.html#cond-update), each match count as the spec lists. */
+export const conditionalUpdate: Handler = async (deps, request) => {
+  const type = requireType(request.type);
+  const criteria = parseCriteria(request.query);
+  const resource = validResource(deps, request.body, { expectedType: type });
+  const expected = expectedVersion(request.headers.ifMatch);
+  return deps.store.transact(async (uow) => {
+    const found = await findMatch(uow, type, criteria);
+    if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
+    if (found.kind === 'one') {
+      if (resource.id !== undefined && resource.id !== found.match.id) {
+        throw new FhirError('invalid', `The body's id '${resource.id}' differs from the matching ${type}/${found.match.id}`,
+          { expression: [`${type}.id`] });
+      }
+      const { version } = await uow.update({ ...resource, id: found.match.id }, { expectedVersion: expected });
+      return result(version, false);
+    }
+    if (resource.id === undefined) return result(await uow.create(resource), true);
+    const existing = await uow.read(type, resource.id);
+    if (existing && !existing.deleted) {
+      throw new FhirError('conflict', `${type}/${resource.id} exists but does not match the criteria`, { status: 409 });
+    }
+    const { version } = await uow.update(resource as Resource & { id: string }, { expectedVersion: expected });
+    return result(version, true);
+  });
+};

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { loadConfig, type Config } from './config';
+import type { Deps } from './deps';
+import { createLogger, type Logger } from './logger';
+import { openStore } from './storage';
+import { warmUp } from './validation/base-schema';
+import { validateBase } from './validation/base-validator';
+
+export function baseValidator(config: Config): Deps['validator'] {
+  return { validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }), warmUp };
+}
+
+/** Composition root: config → deps → listen. The only module that sees everything. */
+export function buildDeps(config: Config, logger: Logger): Deps {
+  const clock = { now: () => new Date() };
+  const ids = { newId: () => randomUUID() };
+  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
+    { now: clock.now, newId: ids.newId });
+  return { config, store, validator: baseValidator(config), clock, ids, logger, startedAt: clock.now() };
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded), then close the store.
+ * The process then exits by itself once nothing is left on the event loop.
+ */
+function installShutdown(server: Server, deps: Deps, state: { accepting: boolean }): void {
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    state.accepting = false;
+    deps.logger.info('shutting down', { signal });
+    const force = setTimeout(() => server.closeAllConnections(), deps.config.shutdownTimeoutMs);
+    force.unref();
+    server.close(() => {
+      deps.store.close().then(
+        () => { deps.logger.info('stopped'); process.exitCode = 0; },
+        (err: unknown) => { deps.logger.error('store close failed', { error: String(err) }); process.exitCode = 1; },
+      );
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function main(): void {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const deps = buildDeps(config, logger);
+  const started = Date.now();
+  deps.validator.warmUp?.();
+  const state = { accepting: true };
+  const server = createApp(deps, { accepting: () => state.accepting }).listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info('listening', { base: `http://${config.host}:${port}/fhir`, dataDir: config.dataDir, startupMs: Date.now() - started });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
+  installShutdown(server, deps, state);
+}
+
+if (require.main === module) main();

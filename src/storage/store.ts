@@ -1,0 +1,113 @@
+import type { Resource } from 'fhir/r4';
+
+/**
+ * The one storage contract. Every backend (the embedded SQLite store, MongoDB) implements it and
+ * passes the same contract suite (test/storage/contract.ts). Versioning rules live here, in the
+ * contract, so that backends cannot disagree about them:
+ *
+ * - versions of one resource are numbered 1, 2, 3 … with no gaps; a delete writes a tombstone version;
+ * - a write after a delete revives the resource with the next number;
+ * - `meta.versionId` and `meta.lastUpdated` are set by the store and always equal the row's own values;
+ * - a unit of work is atomic: everything in it is kept, or nothing.
+ */
+
+/** One stored version of a resource: a live resource, or the tombstone left by a delete. */
+export interface StoredVersion {
+  type: string;
+  id: string;
+  versionId: number;
+  /** FHIR instant, UTC with milliseconds, e.g. 2026-11-24T10:00:00.000Z. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The resource with meta.versionId/lastUpdated filled in; absent on a tombstone. */
+  resource?: Resource;
+  /** The stored JSON text of `resource`, when the backend has it, so a read need not re-serialise. */
+  json?: string;
+  /** How the version came to be: the HTTP method of the interaction that wrote it. */
+  method: WriteMethod;
+}
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface LiveVersion extends StoredVersion {
+  deleted: false;
+  resource: Resource;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  /** Only versions written after this instant (ms since epoch, exclusive per http.html#history). */
+  sinceMs?: number;
+  /** Only versions that were current at some point in [atStartMs, atEndMs). */
+  at?: { startMs: number; endMs: number };
+  count: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  /** Newest first, as http.html#history asks. */
+  versions: StoredVersion[];
+  /** Present when more versions follow this page. */
+  nextCursor?: string;
+}
+
+/**
+ * Matching criteria for conditional interactions. Issue #3 replaces this with the full search AST;
+ * until then conditional create/update/delete match by `_id` and `identifier` only.
+ */
+export interface MatchCriteria {
+  id?: string;
+  /**
+   * All-of any-of (search.html: repeated parameter = AND, comma = OR): a resource matches when,
+   * for every inner list, one of its identifiers matches one token of that list.
+   */
+  identifiers?: IdentifierToken[][];
+}
+
+/** `system|value`, `|value` (system absent: represented by ''), `value` (any system), `system|` (any value). */
+export interface IdentifierToken {
+  system?: string;
+  value?: string;
+}
+
+export interface WriteOptions {
+  /** The version the client believes is current (If-Match); a mismatch is a 412. */
+  expectedVersion?: number;
+  method?: WriteMethod;
+}
+
+/** Reads that see a consistent, committed state. */
+export interface StoreReader {
+  /** The current version (live or tombstone), or undefined if the resource never existed. */
+  read(type: string, id: string): Promise<StoredVersion | undefined>;
+  vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /** Current, live resources of `type` matching the criteria; at most `limit` of them. */
+  match(type: string, criteria: MatchCriteria, limit: number): Promise<LiveVersion[]>;
+}
+
+/** Writes inside one atomic unit of work. Reads inside it see its own writes. */
+export interface UnitOfWork extends StoreReader {
+  /** Stores a new resource under a fresh server-assigned id (any id in the body is ignored). */
+  create(resource: Resource, options?: WriteOptions): Promise<LiveVersion>;
+  /** Stores the next version of resource.id, creating it when absent or deleted ("update as create"). */
+  update(resource: Resource & { id: string }, options?: WriteOptions): Promise<{ version: LiveVersion; created: boolean }>;
+  /** Writes a tombstone; returns undefined (and writes nothing) when there is no live resource. */
+  delete(type: string, id: string, options?: WriteOptions): Promise<StoredVersion | undefined>;
+}
+
+export interface ResourceStore extends StoreReader {
+  /** Runs `work` atomically: all its writes are committed together, or none when it throws. */
+  transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  /** Cheap liveness of the backend, for /readyz. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The store's collaborators, injected so tests control time and ids. */
+export interface StoreDeps {
+  now(): Date;
+  newId(): string;
+}

@@ -1,0 +1,21 @@
+import { loadConfig, type Config } from '../../src/config';
+import type { Deps } from '../../src/deps';
+import { createLogger } from '../../src/logger';
+import { baseValidator } from '../../src/main';
+import { openStore } from '../../src/storage';
+import { counterIds, TestClock } from './clock';
+
+export { counterIds, TestClock };
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}, []), dataDir: ':memory:', ...overrides };
+}
+
+/** Deps on a fresh in-memory store, silent logs, a frozen clock. */
+export function testDeps(options: { config?: Partial<Config>; clock?: TestClock } = {}): Deps & { clock: TestClock } {
+  const config = testConfig(options.config);
+  const clock = options.clock ?? new TestClock();
+  const ids = counterIds();
+  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId });
+  return { config, store, validator: baseValidator(config), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
+}

@@ -1,0 +1,208 @@
+import { strict as assert } from 'node:assert';
+import type { Patient, Resource } from 'fhir/r4';
+import { FhirError } from '../../src/fhir/errors';
+import type { ResourceStore, StoreDeps } from '../../src/storage/store';
+import { counterIds, TestClock } from '../helpers/clock';
+
+/**
+ * The storage contract, proved once and run unchanged against every backend.
+ * `open` returns a fresh, empty store using the given clock and ids.
+ */
+export function storeContract(name: string, open: (deps: StoreDeps) => Promise<ResourceStore>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: ResourceStore;
+    let clock: TestClock;
+
+    beforeEach(async () => {
+      clock = new TestClock();
+      store = await open({ now: clock.now, newId: counterIds('p').newId });
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const patient = (extra: Partial<Patient> = {}): Patient => ({ resourceType: 'Patient', active: true, ...extra });
+    const create = (r: Resource) => store.transact((uow) => uow.create(r));
+    const update = <T extends Resource>(r: T & { id: string }, expectedVersion?: number) =>
+      store.transact((uow) => uow.update(r, { expectedVersion }));
+    const remove = (type: string, id: string) => store.transact((uow) => uow.delete(type, id));
+
+    it('create assigns a fresh id and version 1, and stamps meta', async () => {
+      const v = await create(patient({ id: 'ignored', meta: { profile: ['http://example.org/p'] } }));
+      assert.equal(v.id, 'p-1');
+      assert.equal(v.versionId, 1);
+      assert.equal(v.lastUpdated, clock.now().toISOString());
+      assert.deepEqual(v.resource.meta, { profile: ['http://example.org/p'], versionId: '1', lastUpdated: v.lastUpdated });
+      const read = await store.read('Patient', 'p-1');
+      assert.deepEqual(read?.resource, v.resource);
+      assert.equal(read?.deleted, false);
+      assert.equal(read?.method, 'POST');
+    });
+
+    it('read of an unknown resource is undefined, also for another type with the same id', async () => {
+      await create(patient());
+      assert.equal(await store.read('Patient', 'nope'), undefined);
+      assert.equal(await store.read('Observation', 'p-1'), undefined);
+    });
+
+    it('update numbers versions without gaps and keeps every old version', async () => {
+      const v1 = await create(patient({ gender: 'male' }));
+      clock.advance(1000);
+      const { version: v2, created } = await update({ ...v1.resource, id: v1.id, gender: 'female' } as Patient & { id: string });
+      assert.equal(created, false);
+      assert.equal(v2.versionId, 2);
+      assert.equal((await store.vread('Patient', v1.id, 1))?.resource && ((await store.vread('Patient', v1.id, 1))?.resource as Patient).gender, 'male');
+      assert.equal(((await store.read('Patient', v1.id))?.resource as Patient).gender, 'female');
+      assert.equal(await store.vread('Patient', v1.id, 3), undefined);
+    });
+
+    it('update of an absent id creates it (update as create)', async () => {
+      const { version, created } = await update(patient({ id: 'abha-1' }) as Patient & { id: string });
+      assert.equal(created, true);
+      assert.equal(version.versionId, 1);
+      assert.equal(version.method, 'PUT');
+    });
+
+    it('a stale expected version is a 412 and changes nothing', async () => {
+      const v1 = await create(patient());
+      await update({ ...(v1.resource as Patient), id: v1.id });
+      await assert.rejects(update({ ...(v1.resource as Patient), id: v1.id, active: false }, 1),
+        (e: unknown) => e instanceof FhirError && e.status === 412 && e.issues[0].code === 'conflict');
+      assert.equal((await store.read('Patient', v1.id))?.versionId, 2);
+      await assert.rejects(update(patient({ id: 'absent' }) as Patient & { id: string }, 1),
+        (e: unknown) => e instanceof FhirError && e.status === 412);
+      assert.equal(await store.read('Patient', 'absent'), undefined);
+    });
+
+    it('delete writes a tombstone version; deleting again or deleting nothing writes nothing', async () => {
+      const v1 = await create(patient());
+      const tomb = await remove('Patient', v1.id);
+      assert.equal(tomb?.versionId, 2);
+      assert.equal(tomb?.deleted, true);
+      const read = await store.read('Patient', v1.id);
+      assert.equal(read?.deleted, true);
+      assert.equal(read?.resource, undefined);
+      assert.equal(await remove('Patient', v1.id), undefined);
+      assert.equal(await remove('Patient', 'never'), undefined);
+      assert.equal((await store.read('Patient', v1.id))?.versionId, 2);
+      assert.equal((await store.vread('Patient', v1.id, 1))?.deleted, false);
+    });
+
+    it('a write after a delete revives the resource with the next version', async () => {
+      const v1 = await create(patient());
+      await remove('Patient', v1.id);
+      const { version, created } = await update({ ...(v1.resource as Patient), id: v1.id });
+      assert.equal(created, true);
+      assert.equal(version.versionId, 3);
+    });
+
+    it('a unit of work that throws leaves nothing behind', async () => {
+      const v1 = await create(patient());
+      await assert.rejects(store.transact(async (uow) => {
+        await uow.create(patient({ gender: 'other' }));
+        await uow.update({ ...(v1.resource as Patient), id: v1.id, active: false } as Patient & { id: string });
+        await uow.delete('Patient', v1.id);
+        throw new Error('boom');
+      }), /boom/);
+      assert.equal(await store.read('Patient', 'p-2'), undefined);
+      assert.equal((await store.read('Patient', v1.id))?.versionId, 1);
+      assert.equal((await store.history({ count: 10 })).versions.length, 1);
+    });
+
+    it('reads inside a unit of work see its own writes; reads outside never see uncommitted ones', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let outsideRead: Promise<unknown> | undefined;
+      const tx = store.transact(async (uow) => {
+        const v = await uow.create(patient());
+        assert.equal((await uow.read('Patient', v.id))?.versionId, 1);
+        outsideRead = store.read('Patient', v.id);
+        await gate;
+        throw new Error('rolled back');
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      release();
+      await assert.rejects(tx, /rolled back/);
+      assert.equal(await outsideRead, undefined);
+    });
+
+    it('concurrent updates of one resource are serialised: versions 1..n without gaps', async () => {
+      const v1 = await create(patient());
+      await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        update({ ...(v1.resource as Patient), id: v1.id, birthDate: `19${String(50 + i)}-01-01` })));
+      const page = await store.history({ type: 'Patient', id: v1.id, count: 100 });
+      assert.deepEqual(page.versions.map((v) => v.versionId), Array.from({ length: 21 }, (_, i) => 21 - i));
+    });
+
+    it('timestamps of one resource never go backwards, even if the clock does', async () => {
+      const v1 = await create(patient());
+      clock.advance(-60_000);
+      const { version } = await update({ ...(v1.resource as Patient), id: v1.id });
+      assert.ok(version.lastUpdated >= v1.lastUpdated);
+    });
+
+    it('history: instance, type and system, newest first, with paging', async () => {
+      const a = await create(patient());
+      clock.advance(1000);
+      const o = await create({ resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Resource);
+      clock.advance(1000);
+      await update({ ...(a.resource as Patient), id: a.id });
+      clock.advance(1000);
+      await remove('Patient', a.id);
+      const instance = await store.history({ type: 'Patient', id: a.id, count: 10 });
+      assert.deepEqual(instance.versions.map((v) => [v.versionId, v.method, v.deleted]), [[3, 'DELETE', true], [2, 'PUT', false], [1, 'POST', false]]);
+      const type = await store.history({ type: 'Observation', count: 10 });
+      assert.deepEqual(type.versions.map((v) => v.id), [o.id]);
+      const first = await store.history({ count: 2 });
+      assert.equal(first.versions.length, 2);
+      assert.ok(first.nextCursor);
+      const second = await store.history({ count: 2, cursor: first.nextCursor });
+      assert.deepEqual(second.versions.map((v) => `${v.type}/${v.versionId}`), ['Observation/1', 'Patient/1']);
+      assert.equal(second.nextCursor, undefined);
+      assert.deepEqual((await store.history({ type: 'Patient', id: 'none', count: 5 })).versions, []);
+    });
+
+    it('history _since and _at select by time', async () => {
+      const t0 = clock.ms;
+      const a = await create(patient());
+      clock.advance(10_000);
+      await update({ ...(a.resource as Patient), id: a.id, gender: 'male' });
+      clock.advance(10_000);
+      await update({ ...(a.resource as Patient), id: a.id, gender: 'female' });
+      const since = await store.history({ id: a.id, type: 'Patient', sinceMs: t0 + 5_000, count: 10 });
+      assert.deepEqual(since.versions.map((v) => v.versionId), [3, 2]);
+      const at = await store.history({ id: a.id, type: 'Patient', at: { startMs: t0 + 5_000, endMs: t0 + 5_001 }, count: 10 });
+      assert.deepEqual(at.versions.map((v) => v.versionId), [1]);
+      const span = await store.history({ id: a.id, type: 'Patient', at: { startMs: t0 + 5_000, endMs: t0 + 15_000 }, count: 10 });
+      assert.deepEqual(span.versions.map((v) => v.versionId), [2, 1]);
+    });
+
+    it('match finds live resources by _id and identifier tokens, AND of ORs', async () => {
+      const abha = 'https://healthid.abdm.gov.in';
+      const mrn = 'https://hospital.example.in/mrn';
+      const a = await create(patient({ identifier: [{ system: abha, value: '91-1234-5678-9012' }, { system: mrn, value: 'M1' }] }));
+      const b = await create(patient({ identifier: [{ system: mrn, value: 'M2' }] }));
+      const ids = async (criteria: Parameters<ResourceStore['match']>[1]) =>
+        (await store.match('Patient', criteria, 10)).map((v) => v.id);
+      assert.deepEqual(await ids({ identifiers: [[{ system: abha, value: '91-1234-5678-9012' }]] }), [a.id]);
+      assert.deepEqual(await ids({ identifiers: [[{ value: 'M2' }]] }), [b.id]);
+      assert.deepEqual(await ids({ identifiers: [[{ system: mrn }]] }), [a.id, b.id]);
+      assert.deepEqual(await ids({ identifiers: [[{ system: mrn, value: 'M1' }, { system: mrn, value: 'M2' }]] }), [a.id, b.id]);
+      assert.deepEqual(await ids({ identifiers: [[{ system: mrn }], [{ system: abha }]] }), [a.id]);
+      assert.deepEqual(await ids({ identifiers: [[{ system: '', value: 'M1' }]] }), []);
+      assert.deepEqual(await ids({ id: b.id }), [b.id]);
+      assert.deepEqual(await ids({ id: b.id, identifiers: [[{ value: 'M1' }]] }), []);
+      assert.deepEqual(await store.match('Observation', { identifiers: [[{ value: 'M1' }]] }, 10), []);
+      await update({ ...(b.resource as Patient), id: b.id, identifier: [{ system: mrn, value: 'M3' }] });
+      assert.deepEqual(await ids({ identifiers: [[{ value: 'M2' }]] }), []);
+      assert.deepEqual(await ids({ identifiers: [[{ value: 'M3' }]] }), [b.id]);
+      await remove('Patient', b.id);
+      assert.deepEqual(await ids({ identifiers: [[{ value: 'M3' }]] }), []);
+      assert.deepEqual(await ids({ id: b.id }), []);
+    });
+
+    it('ping answers while open', async () => {
+      assert.equal(await store.ping(), true);
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import { strict as assert } from 'node:assert';
+import { loadConfig } from '../../src/config';
+
+describe('config', () => {
+  it('defaults match the README', () => {
+    const c = loadConfig({}, []);
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.maxBodyBytes, 16 * 1024 * 1024);
+    assert.equal(c.maxJsonDepth, 64);
+    assert.equal(c.baseUrl, undefined);
+    assert.equal(c.sqliteSynchronous, 'NORMAL');
+  });
+
+  it('environment variables, overridden by flags in both spellings', () => {
+    const c = loadConfig({ PORT: '9000', DATA_DIR: '/srv/fhir', MAX_BODY_SIZE: '2mb', LOG_LEVEL: 'WARN' },
+      ['--port=9100', '--host', '0.0.0.0', '--base-url', 'https://fhir.example.in/fhir/']);
+    assert.equal(c.port, 9100);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.dataDir, '/srv/fhir');
+    assert.equal(c.maxBodyBytes, 2 * 1024 * 1024);
+    assert.equal(c.logLevel, 'warn');
+    assert.equal(c.baseUrl, 'https://fhir.example.in/fhir');
+  });
+
+  it('bad values fail loudly with the setting name', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }, []), /PORT/);
+    assert.throws(() => loadConfig({ PORT: '70000' }, []), /PORT/);
+    assert.throws(() => loadConfig({ LOG_LEVEL: 'chatty' }, []), /LOG_LEVEL/);
+    assert.throws(() => loadConfig({ MAX_BODY_SIZE: 'huge' }, []), /MAX_BODY_SIZE/);
+    assert.throws(() => loadConfig({ BASE_URL: 'ftp://x' }, []), /BASE_URL/);
+    assert.throws(() => loadConfig({}, ['--colour', 'red']), /unknown flag/);
+    assert.throws(() => loadConfig({}, ['--port']), /needs a value/);
+    assert.throws(() => loadConfig({ DEFAULT_PAGE_SIZE: '500', MAX_PAGE_SIZE: '100' }, []), /DEFAULT_PAGE_SIZE/);
+  });
+});
