@@ -103,6 +103,10 @@ function typeName(error: ErrorObject): string | undefined {
   return m?.[1];
 }
 
+function valueAt(data: unknown, instancePath: string): unknown {
+  return instancePath.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], data);
+}
+
 function show(value: unknown): string {
   const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -112,7 +116,7 @@ function toIssue(resourceType: string, e: ErrorObject, data: unknown): Issue {
   const path = toFhirPath(resourceType, e.instancePath);
   const issue = (code: IssueCode, diagnostics: string, expression = path): Issue =>
     ({ severity: 'error', code, diagnostics, expression: [expression] });
-  const value = e.instancePath.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], data);
+  const value = valueAt(data, e.instancePath);
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = (e.params as { additionalProperty: string }).additionalProperty;
@@ -150,8 +154,11 @@ export function schemaIssues(resource: unknown, resourceType: string): Issue[] {
   const issues: Issue[] = [];
   for (const e of validate.errors ?? []) {
     if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
+    // Nulls are judged by the JSON rules, which know when a null is a legal placeholder.
+    if (e.keyword === 'type' && valueAt(resource, e.instancePath) === null) continue;
     const issue = toIssue(resourceType, e, resource);
-    const key = `${issue.code}|${issue.expression?.[0]}|${issue.diagnostics}`;
+    // One issue per location: a malformed date fails both its pattern and the calendar check.
+    const key = issue.expression?.[0] ?? '';
     if (!seen.has(key)) { seen.add(key); issues.push(issue); }
   }
   return issues;

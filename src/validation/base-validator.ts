@@ -39,5 +39,8 @@ export function validateBase(body: unknown, ctx: BaseValidationContext = {}): Is
   }
   const rules = jsonRuleIssues(resource, type, ctx.maxDepth ?? 64);
   if (rules.some((i) => i.severity === 'fatal')) return [...identity, ...rules];
-  return [...identity, ...rules, ...schemaIssues(resource, type)];
+  // A value the JSON rules already reported (e.g. an empty string) is not reported twice.
+  const reported = new Set(rules.map((i) => i.expression?.[0]));
+  const schema = schemaIssues(resource, type).filter((i) => !reported.has(i.expression?.[0]));
+  return [...identity, ...rules, ...schema];
 }
