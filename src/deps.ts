@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Issue } from './fhir/errors';
 import type { Logger } from './logger';
+import type { SearchParameters } from './search/parameters';
 import type { ResourceStore } from './storage/store';
 
 export interface ValidationContext {
@@ -19,6 +20,8 @@ export interface ResourceValidator {
 export interface Deps {
   config: Config;
   store: ResourceStore;
+  /** The search parameters known per resource type (official R4 plus ours). */
+  search: SearchParameters;
   validator: ResourceValidator;
   clock: { now(): Date };
   ids: { newId(): string };

@@ -5,8 +5,14 @@ import { loadConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { createLogger, type Logger } from './logger';
 import { openStore } from './storage';
+import { Indexer } from './search/extract';
+import { loadSearchParameters } from './search/parameters';
+import path from 'node:path';
 import { warmUp } from './validation/base-schema';
 import { validateBase } from './validation/base-validator';
+
+/** Our own conformance resources (SearchParameters, later profiles), shipped with the server. */
+export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
 
 export function baseValidator(config: Config): Deps['validator'] {
   return { validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }), warmUp };
@@ -16,9 +22,11 @@ export function baseValidator(config: Config): Deps['validator'] {
 export function buildDeps(config: Config, logger: Logger): Deps {
   const clock = { now: () => new Date() };
   const ids = { newId: () => randomUUID() };
+  const search = loadSearchParameters([PROFILES_DIR]);
+  const indexer = new Indexer(search);
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
-    { now: clock.now, newId: ids.newId });
-  return { config, store, validator: baseValidator(config), clock, ids, logger, startedAt: clock.now() };
+    { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
+  return { config, store, search, validator: baseValidator(config), clock, ids, logger, startedAt: clock.now() };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { criteriaFromHeader, findMatch, tooManyMatches } from '../storage/conditional';
+import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Handler } from './types';
 import { requireType, validResource } from './write-support';
 
@@ -7,10 +7,10 @@ export const create: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const resource = validResource(deps, request.body, { expectedType: type });
   const condition = request.headers.ifNoneExist;
-  const criteria = condition === undefined ? undefined : criteriaFromHeader(condition, type);
+  const criteria = condition === undefined ? undefined : conditionalQuery(deps.search, type, queryFromHeader(condition, type), request.base);
   return deps.store.transact(async (uow) => {
     if (criteria) {
-      const found = await findMatch(uow, type, criteria);
+      const found = await findMatch(uow, criteria);
       if (found.kind === 'many') throw tooManyMatches(type, 'Conditional create');
       if (found.kind === 'one') {
         return { status: 200, version: found.match, message: `${type}/${found.match.id} already matches; nothing was created` };

@@ -1,4 +1,4 @@
-import { findMatch, parseCriteria, tooManyMatches } from '../storage/conditional';
+import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { StoredVersion } from '../storage/store';
 import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType } from './write-support';
@@ -20,9 +20,9 @@ export const remove: Handler = async (deps, request) => {
 /** Conditional delete, single match only (http.html#cdelete): several matches are a 412. */
 export const conditionalDelete: Handler = async (deps, request) => {
   const type = requireType(request.type);
-  const criteria = parseCriteria(request.query);
+  const criteria = conditionalQuery(deps.search, type, request.query, request.base);
   return deps.store.transact(async (uow) => {
-    const found = await findMatch(uow, type, criteria);
+    const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional delete');
     if (found.kind === 'none') return deleted(`No ${type} matching the criteria`, undefined);
     return deleted(`${type}/${found.match.id}`, await uow.delete(type, found.match.id));

@@ -3,7 +3,7 @@ import type { Resource } from 'fhir/r4';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
 import { FORBIDDEN_KEYS } from '../json/safe-json';
-import { findMatch, parseCriteria, tooManyMatches } from '../storage/conditional';
+import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { UnitOfWork } from '../storage/store';
 import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType, validResource } from './write-support';
@@ -75,10 +75,10 @@ export const patch: Handler = async (deps, request) => {
 /** Conditional patch, `PATCH [type]?criteria`: exactly one match is patched. */
 export const conditionalPatch: Handler = async (deps, request) => {
   const type = requireType(request.type);
-  const criteria = parseCriteria(request.query);
+  const criteria = conditionalQuery(deps.search, type, request.query, request.base);
   const ops = operations(request.body);
   return deps.store.transact(async (uow) => {
-    const found = await findMatch(uow, type, criteria);
+    const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional patch');
     if (found.kind === 'none') throw new FhirError('not-found', `No ${type} matches the criteria`);
     return patchOne(deps, uow, type, found.match.id, ops, request.headers.ifMatch);

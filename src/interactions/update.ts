@@ -1,6 +1,6 @@
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../fhir/errors';
-import { findMatch, parseCriteria, tooManyMatches } from '../storage/conditional';
+import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType, validResource } from './write-support';
 
@@ -26,11 +26,11 @@ export const update: Handler = async (deps, request) => {
 /** Conditional update, `PUT [type]?criteria` (http.html#cond-update), each match count as the spec lists. */
 export const conditionalUpdate: Handler = async (deps, request) => {
   const type = requireType(request.type);
-  const criteria = parseCriteria(request.query);
+  const criteria = conditionalQuery(deps.search, type, request.query, request.base);
   const resource = validResource(deps, request.body, { expectedType: type });
   const expected = expectedVersion(request.headers.ifMatch);
   return deps.store.transact(async (uow) => {
-    const found = await findMatch(uow, type, criteria);
+    const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
     if (found.kind === 'one') {
       if (resource.id !== undefined && resource.id !== found.match.id) {

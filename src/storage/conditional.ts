@@ -1,81 +1,38 @@
 import { FhirError } from '../fhir/errors';
-import type { IdentifierToken, LiveVersion, MatchCriteria, StoreReader } from './store';
+import { parseSearch } from '../search/parse';
+import type { SearchParameters } from '../search/parameters';
+import type { SearchQuery } from '../search/query';
+import type { LiveVersion, StoreReader } from './store';
 
 /**
- * Conditional create/update/delete (http.html#ccreate, #cond-update, #cdelete), written once over
- * the store contract. Until full search lands, criteria may use `_id` and `identifier` only; any
- * other parameter is refused, because ignoring a criterion could update or delete the wrong record.
+ * Conditional create/update/delete/patch (http.html#ccreate, #cond-update, #cdelete), written
+ * once over the store contract and decided by real search. Criteria are parsed strictly: an
+ * unknown parameter is refused, because ignoring a criterion could change or delete the wrong record.
  */
-const SUPPORTED = new Set(['_id', 'identifier']);
-/** Result-shaping parameters that do not narrow a match. */
-const IGNORED = new Set(['_format', '_pretty']);
-
-/** Splits on a separator not preceded by a backslash, then unescapes (search.html#escaping). */
-function splitEscaped(text: string, sep: ',' | '|'): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\' && i + 1 < text.length) {
-      current += c + text[++i];
-    } else if (c === sep) {
-      parts.push(current);
-      current = '';
-    } else current += c;
+export function conditionalQuery(params: SearchParameters, type: string, query: URLSearchParams, base: string): SearchQuery {
+  const criteria = new URLSearchParams([...query].filter(([name]) => name !== '_format' && name !== '_pretty'));
+  const parsed = parseSearch(params, [type], criteria, { strict: true, defaultCount: 2, maxCount: 2, base });
+  if (parsed.query.where.length === 0) {
+    throw new FhirError('invalid', 'A conditional request needs search criteria, e.g. identifier=system|value');
   }
-  parts.push(current);
-  return parts;
-}
-
-const unescape = (s: string): string => s.replace(/\\([\\,|$])/g, '$1');
-
-export function parseIdentifierToken(text: string): IdentifierToken {
-  const bar = splitEscaped(text, '|');
-  if (bar.length > 2) throw new FhirError('invalid', `Invalid identifier token '${text}'`);
-  if (bar.length === 1) return { value: unescape(bar[0]) };
-  const [system, value] = bar.map(unescape);
-  if (system === '' && value === '') throw new FhirError('invalid', `Invalid identifier token '${text}'`);
-  return { system, value: value === '' ? undefined : value };
-}
-
-/** Parses the query part of a conditional request (`identifier=s|v&_id=x`) into criteria. */
-export function parseCriteria(query: URLSearchParams): MatchCriteria {
-  const criteria: MatchCriteria = {};
-  let any = false;
-  for (const [name, value] of query) {
-    if (IGNORED.has(name)) continue;
-    if (!SUPPORTED.has(name)) {
-      throw new FhirError('not-supported', `Conditional criteria may use _id and identifier only; '${name}' is not supported`);
-    }
-    if (value === '') throw new FhirError('invalid', `Search parameter '${name}' has no value`);
-    any = true;
-    if (name === '_id') {
-      if (criteria.id !== undefined && criteria.id !== value) criteria.id = '\u0000no-match';
-      else criteria.id = value;
-      if (value.includes(',')) throw new FhirError('not-supported', 'Several _id values in conditional criteria are not supported');
-    } else {
-      (criteria.identifiers ??= []).push(splitEscaped(value, ',').map(parseIdentifierToken));
-    }
-  }
-  if (!any) throw new FhirError('invalid', 'A conditional request needs search criteria, e.g. identifier=system|value');
-  return criteria;
+  return { ...parsed.query, count: 2, offset: 0, total: 'none', sort: [] };
 }
 
 /** `If-None-Exist` carries a query string, optionally written as `Type?query` or `?query`. */
-export function criteriaFromHeader(header: string, type: string): MatchCriteria {
+export function queryFromHeader(header: string, type: string): URLSearchParams {
   let query = header.trim();
   if (query.startsWith(`${type}?`)) query = query.slice(type.length + 1);
   else if (query.startsWith('?')) query = query.slice(1);
-  return parseCriteria(new URLSearchParams(query));
+  return new URLSearchParams(query);
 }
 
-export type MatchOutcome = { kind: 'none' } | { kind: 'one'; match: LiveVersion } | { kind: 'many'; count: number };
+export type MatchOutcome = { kind: 'none' } | { kind: 'one'; match: LiveVersion } | { kind: 'many' };
 
-export async function findMatch(reader: StoreReader, type: string, criteria: MatchCriteria): Promise<MatchOutcome> {
-  const found = await reader.match(type, criteria, 2);
-  if (found.length === 0) return { kind: 'none' };
-  if (found.length === 1) return { kind: 'one', match: found[0] };
-  return { kind: 'many', count: found.length };
+export async function findMatch(reader: StoreReader, query: SearchQuery): Promise<MatchOutcome> {
+  const page = await reader.search(query);
+  if (page.versions.length === 0) return { kind: 'none' };
+  if (page.versions.length === 1 && !page.hasMore) return { kind: 'one', match: page.versions[0] };
+  return { kind: 'many' };
 }
 
 export function tooManyMatches(type: string, what: string): FhirError {

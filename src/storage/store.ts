@@ -1,4 +1,6 @@
 import type { Resource } from 'fhir/r4';
+import type { IndexRows } from '../search/index-rows';
+import type { SearchQuery } from '../search/query';
 
 /**
  * The one storage contract. Every backend (the embedded SQLite store, MongoDB) implements it and
@@ -53,23 +55,19 @@ export interface HistoryPage {
   nextCursor?: string;
 }
 
-/**
- * Matching criteria for conditional interactions. Issue #3 replaces this with the full search AST;
- * until then conditional create/update/delete match by `_id` and `identifier` only.
- */
-export interface MatchCriteria {
-  id?: string;
-  /**
-   * All-of any-of (search.html: repeated parameter = AND, comma = OR): a resource matches when,
-   * for every inner list, one of its identifiers matches one token of that list.
-   */
-  identifiers?: IdentifierToken[][];
+export interface SearchPage {
+  /** The matches of this page, in the query's sort order. */
+  versions: LiveVersion[];
+  /** True when more matches follow this page. */
+  hasMore: boolean;
+  /** Number of all matches, when the query asked for an accurate total. */
+  total?: number;
 }
 
-/** `system|value`, `|value` (system absent: represented by ''), `value` (any system), `system|` (any value). */
-export interface IdentifierToken {
-  system?: string;
-  value?: string;
+/** A resource named by type and id (a reference's target). */
+export interface ResourceKey {
+  type: string;
+  id: string;
 }
 
 export interface WriteOptions {
@@ -83,8 +81,12 @@ export interface StoreReader {
   /** The current version (live or tombstone), or undefined if the resource never existed. */
   read(type: string, id: string): Promise<StoredVersion | undefined>;
   vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
-  /** Current, live resources of `type` matching the criteria; at most `limit` of them. */
-  match(type: string, criteria: MatchCriteria, limit: number): Promise<LiveVersion[]>;
+  /** Current, live resources matching the query (search.html), one page of them. */
+  search(query: SearchQuery): Promise<SearchPage>;
+  /** Live targets of the given reference parameters of `sources` (for _include); `targetType` narrows them. */
+  referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]>;
+  /** Live resources whose given reference parameters point at `targets` (for _revinclude). */
+  referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]>;
 }
 
 /** Writes inside one atomic unit of work. Reads inside it see its own writes. */
@@ -110,4 +112,6 @@ export interface ResourceStore extends StoreReader {
 export interface StoreDeps {
   now(): Date;
   newId(): string;
+  /** What a resource is findable by; computed inside the write's unit of work, so never stale. */
+  index(resource: Resource): IndexRows;
 }

@@ -32,10 +32,19 @@ describe('REST: conditional create, update and delete (http.html#ccreate, #cond-
     assertOutcome(await post(withAbha('A'), 'identifier=A'), 412, 'duplicate');
   });
 
-  it('criteria other than _id and identifier are refused, never ignored', async () => {
-    assertOutcome(await post(patient(), 'name=Sharma'), 400, 'not-supported', /name/);
-    assertOutcome(await t.http.delete('/fhir/Patient?gender=female'), 400, 'not-supported');
+  it('criteria are real search: any parameter of the type works (search.html)', async () => {
+    assert.equal((await post(patient({ birthDate: '1990-05-14' }))).status, 201);
+    const again = await post(patient(), 'family=sharma&birthdate=1990-05-14');
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, 'id-1');
+    assert.equal((await post(patient(), 'family=sharma&birthdate=1991')).status, 201);
+  });
+
+  it('unknown criteria are refused, never ignored, whatever the Prefer header', async () => {
+    assertOutcome(await post(patient(), 'colour=blue'), 400, 'not-supported', /colour/);
+    assertOutcome(await t.http.delete('/fhir/Patient?colour=blue'), 400, 'not-supported');
     assertOutcome(await post(patient(), 'identifier='), 400, 'invalid');
+    assertOutcome(await post(patient(), '_count=1'), 400, 'invalid');
   });
 
   it('conditional update: no match creates, one match updates it, several is 412', async () => {

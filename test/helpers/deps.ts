@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger';
 import { baseValidator } from '../../src/main';
 import { openStore } from '../../src/storage';
 import { counterIds, TestClock } from './clock';
+import { testIndex, testSearchParameters } from './search';
 
 export { counterIds, TestClock };
 
@@ -16,6 +17,6 @@ export function testDeps(options: { config?: Partial<Config>; clock?: TestClock 
   const config = testConfig(options.config);
   const clock = options.clock ?? new TestClock();
   const ids = counterIds();
-  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId });
-  return { config, store, validator: baseValidator(config), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
+  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) });
+  return { config, store, search: testSearchParameters(), validator: baseValidator(config), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
 }

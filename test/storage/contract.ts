@@ -3,6 +3,8 @@ import type { Patient, Resource } from 'fhir/r4';
 import { FhirError } from '../../src/fhir/errors';
 import type { ResourceStore, StoreDeps } from '../../src/storage/store';
 import { counterIds, TestClock } from '../helpers/clock';
+import { testIndex, testSearchParameters } from '../helpers/search';
+import { parseSearch } from '../../src/search/parse';
 
 /**
  * The storage contract, proved once and run unchanged against every backend.
@@ -15,7 +17,7 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
 
     beforeEach(async () => {
       clock = new TestClock();
-      store = await open({ now: clock.now, newId: counterIds('p').newId });
+      store = await open({ now: clock.now, newId: counterIds('p').newId, index: (r) => testIndex().index(r) });
     });
     afterEach(async () => {
       await store.close();
@@ -177,28 +179,52 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.deepEqual(span.versions.map((v) => v.versionId), [2, 1]);
     });
 
-    it('match finds live resources by _id and identifier tokens, AND of ORs', async () => {
+    const search = async (type: string, query: string, extra: Partial<{ count: number }> = {}) => {
+      const parsed = parseSearch(testSearchParameters(), [type], new URLSearchParams(query), { strict: true, defaultCount: 50, maxCount: 100, base: 'http://x/fhir' });
+      const page = await store.search({ ...parsed.query, ...extra });
+      return page.versions.map((v) => v.id);
+    };
+
+    it('search finds live resources by _id and identifier, AND of ORs, and keeps the index current', async () => {
       const abha = 'https://healthid.abdm.gov.in';
       const mrn = 'https://hospital.example.in/mrn';
       const a = await create(patient({ identifier: [{ system: abha, value: '91-1234-5678-9012' }, { system: mrn, value: 'M1' }] }));
       const b = await create(patient({ identifier: [{ system: mrn, value: 'M2' }] }));
-      const ids = async (criteria: Parameters<ResourceStore['match']>[1]) =>
-        (await store.match('Patient', criteria, 10)).map((v) => v.id);
-      assert.deepEqual(await ids({ identifiers: [[{ system: abha, value: '91-1234-5678-9012' }]] }), [a.id]);
-      assert.deepEqual(await ids({ identifiers: [[{ value: 'M2' }]] }), [b.id]);
-      assert.deepEqual(await ids({ identifiers: [[{ system: mrn }]] }), [a.id, b.id]);
-      assert.deepEqual(await ids({ identifiers: [[{ system: mrn, value: 'M1' }, { system: mrn, value: 'M2' }]] }), [a.id, b.id]);
-      assert.deepEqual(await ids({ identifiers: [[{ system: mrn }], [{ system: abha }]] }), [a.id]);
-      assert.deepEqual(await ids({ identifiers: [[{ system: '', value: 'M1' }]] }), []);
-      assert.deepEqual(await ids({ id: b.id }), [b.id]);
-      assert.deepEqual(await ids({ id: b.id, identifiers: [[{ value: 'M1' }]] }), []);
-      assert.deepEqual(await store.match('Observation', { identifiers: [[{ value: 'M1' }]] }, 10), []);
+      assert.deepEqual(await search('Patient', `identifier=${abha}|91-1234-5678-9012`), [a.id]);
+      assert.deepEqual(await search('Patient', 'identifier=M2'), [b.id]);
+      assert.deepEqual(await search('Patient', `identifier=${mrn}|`), [a.id, b.id]);
+      assert.deepEqual(await search('Patient', `identifier=${mrn}|M1,${mrn}|M2`), [a.id, b.id]);
+      assert.deepEqual(await search('Patient', `identifier=${mrn}|&identifier=${abha}|`), [a.id]);
+      assert.deepEqual(await search('Patient', 'identifier=|M1'), []);
+      assert.deepEqual(await search('Patient', `_id=${b.id}`), [b.id]);
+      assert.deepEqual(await search('Patient', `_id=${b.id}&identifier=M1`), []);
+      assert.deepEqual(await search('Observation', 'identifier=M1'), []);
       await update({ ...(b.resource as Patient), id: b.id, identifier: [{ system: mrn, value: 'M3' }] });
-      assert.deepEqual(await ids({ identifiers: [[{ value: 'M2' }]] }), []);
-      assert.deepEqual(await ids({ identifiers: [[{ value: 'M3' }]] }), [b.id]);
+      assert.deepEqual(await search('Patient', 'identifier=M2'), []);
+      assert.deepEqual(await search('Patient', 'identifier=M3'), [b.id]);
       await remove('Patient', b.id);
-      assert.deepEqual(await ids({ identifiers: [[{ value: 'M3' }]] }), []);
-      assert.deepEqual(await ids({ id: b.id }), []);
+      assert.deepEqual(await search('Patient', 'identifier=M3'), []);
+      assert.deepEqual(await search('Patient', `_id=${b.id}`), []);
+    });
+
+    it('search pages report whether more follow, and an accurate total on request', async () => {
+      for (let i = 0; i < 5; i++) await create(patient({ gender: 'female' }));
+      const first = await store.search({ ...parseSearch(testSearchParameters(), ['Patient'], new URLSearchParams('gender=female'),
+        { strict: true, defaultCount: 2, maxCount: 10, base: 'http://x/fhir' }).query, total: 'accurate' });
+      assert.equal(first.versions.length, 2);
+      assert.equal(first.hasMore, true);
+      assert.equal(first.total, 5);
+      assert.deepEqual(await search('Patient', 'gender=female', { count: 10 }), ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']);
+    });
+
+    it('index rows written in a unit of work that fails are rolled back with it', async () => {
+      await assert.rejects(store.transact(async (uow) => {
+        await uow.create(patient({ identifier: [{ system: 'urn:x', value: 'ghost' }] }));
+        throw new Error('boom');
+      }));
+      assert.deepEqual(await search('Patient', 'identifier=ghost'), []);
+      const v = await create(patient({ identifier: [{ system: 'urn:x', value: 'real' }] }));
+      assert.deepEqual(await search('Patient', 'identifier=real'), [v.id]);
     });
 
     it('ping answers while open', async () => {

@@ -30,13 +30,29 @@ CREATE TABLE IF NOT EXISTS resource_version (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS resource_version_pk ON resource_version (pk, version);
 CREATE INDEX IF NOT EXISTS resource_version_type ON resource_version (type, vid);
-CREATE TABLE IF NOT EXISTS identifier_index (
-  pk INTEGER NOT NULL,
-  system TEXT NOT NULL,
-  value TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS identifier_index_value ON identifier_index (value, system, pk);
-CREATE INDEX IF NOT EXISTS identifier_index_pk ON identifier_index (pk);
+CREATE TABLE IF NOT EXISTS search_key (k INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS ix_token (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);
+CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (k, code, system, pk);
+CREATE INDEX IF NOT EXISTS ix_token_pk ON ix_token (pk);
+CREATE TABLE IF NOT EXISTS ix_string (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_string_norm ON ix_string (k, norm, pk);
+CREATE INDEX IF NOT EXISTS ix_string_pk ON ix_string (pk);
+CREATE TABLE IF NOT EXISTS ix_date (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_date_lo ON ix_date (k, lo, hi, pk);
+CREATE INDEX IF NOT EXISTS ix_date_pk ON ix_date (pk);
+CREATE TABLE IF NOT EXISTS ix_number (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_number_value ON ix_number (k, value, pk);
+CREATE INDEX IF NOT EXISTS ix_number_pk ON ix_number (pk);
+CREATE TABLE IF NOT EXISTS ix_quantity (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (k, code, value, pk);
+CREATE INDEX IF NOT EXISTS ix_quantity_pk ON ix_quantity (pk);
+CREATE TABLE IF NOT EXISTS ix_reference (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (k, id, type, pk);
+CREATE INDEX IF NOT EXISTS ix_reference_url ON ix_reference (k, url, pk);
+CREATE INDEX IF NOT EXISTS ix_reference_pk ON ix_reference (pk);
+CREATE TABLE IF NOT EXISTS ix_uri (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, uri TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (k, uri, pk);
+CREATE INDEX IF NOT EXISTS ix_uri_pk ON ix_uri (pk);
 `;
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';

@@ -3,15 +3,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../../fhir/errors';
+import type { SearchQuery } from '../../search/query';
 import { AsyncLock } from '../async-lock';
 import type {
-  HistoryPage, HistoryQuery, LiveVersion, MatchCriteria, ResourceStore, StoreDeps, StoredVersion, UnitOfWork,
+  HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoreDeps, StoredVersion, UnitOfWork,
   WriteMethod, WriteOptions,
 } from '../store';
-import { identifierKeys, nextTimestampMs, stampMeta } from '../versioning';
+import { nextTimestampMs, stampMeta } from '../versioning';
 import { HistoryQueries } from './history';
+import { IndexWriter, SearchKeys } from './index-writer';
+import { SqliteReader, toVersion } from './reader';
 import { configure, migrate, type Synchronous } from './schema';
-import { readStatements, writeStatements, type ReadStatements, type VersionRow, type WriteStatements } from './statements';
+import { writeStatements, type WriteStatements } from './statements';
+
+export { toVersion };
 
 export interface SqliteOptions {
   /** A directory for `fhir.sqlite`, or ':memory:' for a throw-away store (tests). */
@@ -21,31 +26,14 @@ export interface SqliteOptions {
   checkpointIntervalMs?: number;
 }
 
-/** A stored row as a StoredVersion; the JSON is parsed only if someone asks for the resource. */
-export function toVersion(row: VersionRow): StoredVersion {
-  let parsed: Resource | undefined;
-  const content = row.content;
-  return {
-    type: row.type,
-    id: row.id,
-    versionId: row.version,
-    lastUpdated: new Date(row.written_ms).toISOString(),
-    deleted: row.deleted === 1,
-    method: row.method as WriteMethod,
-    json: content ?? undefined,
-    get resource(): Resource | undefined {
-      if (parsed === undefined && content !== null) parsed = JSON.parse(content) as Resource;
-      return parsed;
-    },
-  };
-}
-
 export class SqliteStore implements ResourceStore {
   private readonly writer: Database.Database;
-  private readonly reader: Database.Database;
-  private readonly reads: ReadStatements;
-  private readonly writerReads: ReadStatements;
+  private readonly readerDb: Database.Database;
+  private readonly reader: SqliteReader;
+  private readonly writerReader: SqliteReader;
+  private readonly writerKeys: SearchKeys;
   private readonly writes: WriteStatements;
+  private readonly index: IndexWriter;
   private readonly history_: HistoryQueries;
   private readonly lock = new AsyncLock();
   private readonly inMemory: boolean;
@@ -61,12 +49,15 @@ export class SqliteStore implements ResourceStore {
     // A second connection reads only committed data, so a unit of work that awaits never
     // exposes its half-done writes. An in-memory database cannot be shared, so reads there
     // wait for the writer instead (see readNow).
-    this.reader = this.inMemory ? this.writer : new Database(file, { readonly: true });
-    if (!this.inMemory) configure(this.reader, options.synchronous ?? 'NORMAL', false);
-    this.reads = readStatements(this.reader);
-    this.writerReads = this.inMemory ? this.reads : readStatements(this.writer);
+    this.readerDb = this.inMemory ? this.writer : new Database(file, { readonly: true });
+    if (!this.inMemory) configure(this.readerDb, options.synchronous ?? 'NORMAL', false);
+    const nowMs = (): number => deps.now().getTime();
+    this.writerKeys = new SearchKeys(this.writer);
+    this.writerReader = new SqliteReader(this.writer, this.writerKeys, nowMs);
+    this.reader = this.inMemory ? this.writerReader : new SqliteReader(this.readerDb, new SearchKeys(this.readerDb), nowMs);
     this.writes = writeStatements(this.writer);
-    this.history_ = new HistoryQueries(this.reader);
+    this.index = new IndexWriter(this.writer, this.writerKeys);
+    this.history_ = new HistoryQueries(this.readerDb);
     if (!this.inMemory) {
       this.checkpointTimer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs ?? 1000);
       this.checkpointTimer.unref();
@@ -77,29 +68,41 @@ export class SqliteStore implements ResourceStore {
     if (!this.lock.busy) this.writer.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  private readNow<T>(work: (s: ReadStatements) => T): Promise<T> {
-    if (this.inMemory && this.lock.busy) return this.lock.run(async () => work(this.reads));
-    return Promise.resolve(work(this.reads));
+  private readNow<T>(work: (r: SqliteReader) => T): Promise<T> {
+    if (this.inMemory && this.lock.busy) return this.lock.run(async () => work(this.reader));
+    try {
+      return Promise.resolve(work(this.reader));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   read(type: string, id: string): Promise<StoredVersion | undefined> {
-    return this.readNow((s) => { const row = s.current.get(type, id); return row && toVersion(row); });
+    return this.readNow((r) => r.read(type, id));
   }
 
   vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    return this.readNow((s) => { const row = s.version.get(type, id, versionId); return row && toVersion(row); });
+    return this.readNow((r) => r.vread(type, id, versionId));
   }
 
-  match(type: string, criteria: MatchCriteria, limit: number): Promise<LiveVersion[]> {
-    return this.readNow((s) => matchRows(s, type, criteria, limit));
+  search(query: SearchQuery): Promise<SearchPage> {
+    return this.readNow((r) => r.search(query));
   }
 
-  async history(query: HistoryQuery): Promise<HistoryPage> {
-    const cursorVid = query.cursor === undefined ? undefined : parseCursor(query.cursor);
-    return this.readNow((s) => {
+  referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
+    return this.readNow((r) => r.referencedBy(sources, keys, targetType));
+  }
+
+  referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> {
+    return this.readNow((r) => r.referencing(targets, keys));
+  }
+
+  history(query: HistoryQuery): Promise<HistoryPage> {
+    return this.readNow((r) => {
+      const cursorVid = query.cursor === undefined ? undefined : parseCursor(query.cursor);
       let pk: number | undefined;
       if (query.id !== undefined) {
-        pk = s.pkOf.get(query.type ?? '', query.id)?.pk;
+        pk = r.s.pkOf.get(query.type ?? '', query.id)?.pk;
         if (pk === undefined) return { versions: [] };
       }
       const rows = this.history_.run(query, pk, cursorVid);
@@ -113,18 +116,19 @@ export class SqliteStore implements ResourceStore {
     return this.lock.run(async () => {
       this.writer.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work(new SqliteUnitOfWork(this.writes, this.writerReads, this.deps));
+        const result = await work(new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps));
         this.writer.exec('COMMIT');
         return result;
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        this.writerKeys.forget();
         throw err;
       }
     });
   }
 
   async ping(): Promise<boolean> {
-    return this.reads.ping.get() !== undefined;
+    return this.reader.s.ping.get() !== undefined;
   }
 
   async close(): Promise<void> {
@@ -132,7 +136,7 @@ export class SqliteStore implements ResourceStore {
     await this.lock.run(async () => undefined);
     if (!this.inMemory) {
       this.writer.pragma('wal_checkpoint(TRUNCATE)');
-      this.reader.close();
+      this.readerDb.close();
     }
     this.writer.close();
   }
@@ -143,47 +147,19 @@ function parseCursor(cursor: string): number {
   return Number(cursor);
 }
 
-function matchRows(s: ReadStatements, type: string, criteria: MatchCriteria, limit: number): LiveVersion[] {
-  let pks: Set<number> | undefined;
-  for (const anyOf of criteria.identifiers ?? []) {
-    const union = new Set<number>();
-    for (const wanted of anyOf) {
-      const found = wanted.value !== undefined
-        ? s.byIdentifier.all({ type, system: wanted.system ?? null, value: wanted.value })
-        : s.bySystem.all({ type, system: wanted.system ?? '' });
-      for (const { pk } of found) union.add(pk);
-    }
-    pks = pks ? new Set([...pks].filter((pk) => union.has(pk))) : union;
-  }
-  let rows: VersionRow[];
-  if (pks) {
-    rows = [...pks].sort((a, b) => a - b).map((pk) => s.liveByPk.get(pk)).filter((r): r is VersionRow => r !== undefined);
-    if (criteria.id !== undefined) rows = rows.filter((r) => r.id === criteria.id);
-  } else if (criteria.id !== undefined) {
-    const row = s.liveById.get(type, criteria.id);
-    rows = row ? [row] : [];
-  } else {
-    rows = s.liveOfType.all(type, limit);
-  }
-  return rows.filter((r) => r.deleted === 0).slice(0, limit).map((r) => toVersion(r) as LiveVersion);
-}
-
 class SqliteUnitOfWork implements UnitOfWork {
-  constructor(private readonly w: WriteStatements, private readonly r: ReadStatements, private readonly deps: StoreDeps) {}
+  constructor(
+    private readonly w: WriteStatements, private readonly r: SqliteReader,
+    private readonly index: IndexWriter, private readonly deps: StoreDeps,
+  ) {}
 
-  async read(type: string, id: string): Promise<StoredVersion | undefined> {
-    const row = this.r.current.get(type, id);
-    return row && toVersion(row);
+  async read(type: string, id: string): Promise<StoredVersion | undefined> { return this.r.read(type, id); }
+  async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> { return this.r.vread(type, id, versionId); }
+  async search(query: SearchQuery): Promise<SearchPage> { return this.r.search(query); }
+  async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
+    return this.r.referencedBy(sources, keys, targetType);
   }
-
-  async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    const row = this.r.version.get(type, id, versionId);
-    return row && toVersion(row);
-  }
-
-  async match(type: string, criteria: MatchCriteria, limit: number): Promise<LiveVersion[]> {
-    return matchRows(this.r, type, criteria, limit);
-  }
+  async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> { return this.r.referencing(targets, keys); }
 
   async create(resource: Resource, options: WriteOptions = {}): Promise<LiveVersion> {
     const id = this.deps.newId();
@@ -206,7 +182,7 @@ class SqliteUnitOfWork implements UnitOfWork {
     const vid = Number(this.w.insertVersion.run(current.pk, type, version, 'DELETE', ms, 1, null).lastInsertRowid);
     this.w.supersede.run(ms, current.current_vid);
     this.w.pointCurrent.run(version, 1, vid, current.pk);
-    this.w.clearIdentifiers.run(current.pk);
+    this.index.remove(current.pk);
     return { type, id, versionId: version, lastUpdated: new Date(ms).toISOString(), deleted: true, method: 'DELETE' };
   }
 
@@ -225,7 +201,7 @@ class SqliteUnitOfWork implements UnitOfWork {
       current = this.w.currentRow.get(type, id) as NonNullable<typeof current>;
     } else {
       this.w.supersede.run(ms, current.current_vid);
-      this.w.clearIdentifiers.run(current.pk);
+      this.index.remove(current.pk);
     }
     const version = current.version + 1;
     const lastUpdated = new Date(ms).toISOString();
@@ -233,7 +209,7 @@ class SqliteUnitOfWork implements UnitOfWork {
     const json = JSON.stringify(stored);
     const vid = Number(this.w.insertVersion.run(current.pk, type, version, method, ms, 0, json).lastInsertRowid);
     this.w.pointCurrent.run(version, 0, vid, current.pk);
-    for (const key of identifierKeys(stored)) this.w.insertIdentifier.run(current.pk, key.system, key.value);
+    this.index.write(current.pk, this.deps.index(stored));
     return { version: { type, id, versionId: version, lastUpdated, deleted: false, method, resource: stored, json }, created };
   }
 }

@@ -29,20 +29,6 @@ export function readStatements(db: Database.Database) {
     version: db.prepare<[string, string, number], VersionRow>(
       `SELECT ${VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.pk = r.pk
        WHERE r.type = ? AND r.id = ? AND v.version = ?`),
-    liveOfType: db.prepare<[string, number], VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.vid = r.current_vid
-       WHERE r.type = ? AND r.deleted = 0 ORDER BY r.pk LIMIT ?`),
-    liveById: db.prepare<[string, string], VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.vid = r.current_vid
-       WHERE r.type = ? AND r.id = ? AND r.deleted = 0`),
-    byIdentifier: db.prepare<[{ type: string; system: string | null; value: string }], { pk: number }>(
-      `SELECT DISTINCT r.pk FROM identifier_index i JOIN resource r ON r.pk = i.pk
-       WHERE i.value = @value AND (@system IS NULL OR i.system = @system) AND r.type = @type AND r.deleted = 0`),
-    bySystem: db.prepare<[{ type: string; system: string }], { pk: number }>(
-      `SELECT DISTINCT r.pk FROM identifier_index i JOIN resource r ON r.pk = i.pk
-       WHERE i.system = @system AND r.type = @type AND r.deleted = 0`),
-    liveByPk: db.prepare<[number], VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM resource r JOIN resource_version v ON v.vid = r.current_vid WHERE r.pk = ?`),
     pkOf: db.prepare<[string, string], { pk: number }>('SELECT pk FROM resource WHERE type = ? AND id = ?'),
     ping: db.prepare('SELECT 1 AS ok'),
   };
@@ -61,8 +47,6 @@ export function writeStatements(db: Database.Database) {
     supersede: db.prepare<[number, number]>('UPDATE resource_version SET superseded_ms = ? WHERE vid = ?'),
     pointCurrent: db.prepare<[number, number, number, number]>(
       'UPDATE resource SET version = ?, deleted = ?, current_vid = ? WHERE pk = ?'),
-    clearIdentifiers: db.prepare<[number]>('DELETE FROM identifier_index WHERE pk = ?'),
-    insertIdentifier: db.prepare<[number, string, string]>('INSERT INTO identifier_index (pk, system, value) VALUES (?, ?, ?)'),
   };
 }
 

@@ -1,0 +1,71 @@
+import type { Resource } from 'fhir/r4';
+import { compileExpression, compileRelative, type Extractor } from './expressions';
+import { emptyRows, type IndexRows } from './index-rows';
+import type { ParamDef, SearchParameters } from './parameters';
+import { addValue } from './values';
+
+/**
+ * Resource → index rows, through every search parameter of its type. Expressions are compiled
+ * lazily once per type (start-up stays fast; the first write of a type pays ~ms once).
+ * `_id` is not indexed: it is the resource's own key.
+ */
+interface CompiledParam {
+  def: ParamDef;
+  extract: Extractor;
+  targets?: string[];
+  components: { def: ParamDef; extract: Extractor; targets?: string[] }[];
+}
+
+const INTRINSIC = new Set(['_id']);
+
+export class Indexer {
+  private readonly compiled = new Map<string, CompiledParam[]>();
+
+  constructor(private readonly params: SearchParameters) {}
+
+  private forType(type: string): CompiledParam[] {
+    let list = this.compiled.get(type);
+    if (!list) {
+      list = [];
+      for (const def of this.params.forType(type).values()) {
+        if (INTRINSIC.has(def.code)) continue;
+        const c = compileExpression(def.expression);
+        const basePath = def.expression.replace(/^\(|\)$/g, '');
+        list.push({
+          def, extract: c.extract, targets: c.targetTypes,
+          components: def.components.map((comp) => ({ def: comp.def, extract: compileRelative(comp.expression, basePath) })),
+        });
+      }
+      this.compiled.set(type, list);
+    }
+    return list;
+  }
+
+  /** Compiles every type's expressions now, so that a bad expression fails at start-up. */
+  warmUp(types: Iterable<string>): void {
+    for (const t of types) this.forType(t);
+  }
+
+  index(resource: Resource): IndexRows {
+    const rows = emptyRows();
+    for (const p of this.forType(resource.resourceType)) {
+      let values: unknown[];
+      try {
+        values = p.extract(resource);
+      } catch {
+        continue; // an expression that cannot evaluate on this resource yields no values
+      }
+      if (p.def.type !== 'composite') {
+        for (const v of values) addValue(p.def.type, p.def.key, 0, v, rows, p.targets);
+        continue;
+      }
+      values.forEach((base, i) => {
+        for (const comp of p.components) {
+          if (comp.def.type === 'composite') continue;
+          for (const v of comp.extract(base)) addValue(comp.def.type, comp.def.key, i + 1, v, rows, comp.targets);
+        }
+      });
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,184 @@
+import type { Condition, Ranged, SearchQuery, SortKey } from '../../search/query';
+import type { SearchKeys } from './index-writer';
+
+/**
+ * SearchQuery → SQL. Every value is a bound parameter; the only text spliced into SQL comes from
+ * the fixed tables below, chosen by the AST's kinds. Conditions are planned against an alias so
+ * that chains (`subject:Patient.name=x`) and `_has` nest the same planner.
+ */
+export interface Sql { text: string; params: unknown[] }
+
+const MAX_CHAR = '\uffff';
+
+/** search.html#prefix, for a stored range [lo, hi) against a search range [$lo, $hi). */
+const RANGE_PREDICATES = {
+  eq: 't.lo >= ? AND t.hi <= ?',
+  ne: 'NOT (t.lo >= ? AND t.hi <= ?)',
+  gt: 't.hi > ?',
+  lt: 't.lo < ?',
+  ge: '(t.hi > ? OR (t.lo >= ? AND t.hi <= ?))',
+  le: '(t.lo < ? OR (t.lo >= ? AND t.hi <= ?))',
+  sa: 't.lo >= ?',
+  eb: 't.hi <= ?',
+  ap: 't.lo < ? AND t.hi > ?',
+} as const;
+
+function rangeArgs(v: Ranged, nowMs: number): unknown[] {
+  switch (v.prefix) {
+    case 'eq': case 'ne': return [v.lo, v.hi];
+    case 'gt': case 'sa': return [v.hi];
+    case 'lt': case 'eb': return [v.lo];
+    case 'ge': return [v.hi, v.lo, v.hi];
+    case 'le': return [v.lo, v.lo, v.hi];
+    case 'ap': { const spread = Math.abs(v.value - nowMs) * 0.1; return [v.hi + spread, v.lo - spread]; }
+    default: { const never: never = v.prefix; return never; }
+  }
+}
+
+/** Numbers and quantities: eq/ne/ap use the value's implicit precision; order prefixes the exact value. */
+const VALUE_PREDICATES = {
+  eq: 't.value >= ? AND t.value < ?', ne: 'NOT (t.value >= ? AND t.value < ?)', gt: 't.value > ?', lt: 't.value < ?',
+  ge: 't.value >= ?', le: 't.value <= ?', sa: 't.value > ?', eb: 't.value < ?', ap: 't.value >= ? AND t.value <= ?',
+} as const;
+
+function valueArgs(v: Ranged): unknown[] {
+  if (v.prefix === 'eq' || v.prefix === 'ne') return [v.lo, v.hi];
+  if (v.prefix === 'ap') return [v.value - Math.abs(v.value) * 0.1, v.value + Math.abs(v.value) * 0.1];
+  return [v.value];
+}
+
+type Table = 'token' | 'string' | 'date' | 'number' | 'quantity' | 'reference' | 'uri';
+
+/** A predicate over one index row aliased `t` (without the key test). */
+function rowPredicate(c: Condition, nowMs: number, params: unknown[]): { table: Table; sql: string } {
+  const or = (parts: string[]): string => `(${parts.join(' OR ')})`;
+  switch (c.kind) {
+    case 'token':
+      return { table: 'token', sql: or(c.values.map((v) => {
+        if (v.code !== undefined && v.system !== undefined) { params.push(v.code, v.system); return '(t.code = ? AND t.system = ?)'; }
+        if (v.code !== undefined) { params.push(v.code); return 't.code = ?'; }
+        params.push(v.system ?? ''); return 't.system = ?';
+      })) };
+    case 'token-text':
+      return { table: 'token', sql: or(c.values.map((v) => { params.push(v); return 'instr(t.text, ?) > 0'; })) };
+    case 'string':
+      return { table: 'string', sql: or(c.values.map((v) => {
+        if (c.match === 'exact') { params.push(v); return 't.exact = ?'; }
+        if (c.match === 'contains') { params.push(v); return 'instr(t.norm, ?) > 0'; }
+        params.push(v, v + MAX_CHAR); return '(t.norm >= ? AND t.norm < ?)';
+      })) };
+    case 'date':
+      return { table: 'date', sql: or(c.values.map((v) => { params.push(...rangeArgs(v, nowMs)); return `(${RANGE_PREDICATES[v.prefix]})`; })) };
+    case 'number':
+      return { table: 'number', sql: or(c.values.map((v) => { params.push(...valueArgs(v)); return `(${VALUE_PREDICATES[v.prefix]})`; })) };
+    case 'quantity':
+      return { table: 'quantity', sql: or(c.values.map((v) => {
+        params.push(...valueArgs(v));
+        let sql = `(${VALUE_PREDICATES[v.prefix]}`;
+        if (v.code !== undefined) { sql += ' AND t.code = ?'; params.push(v.code); }
+        if (v.system !== undefined) { sql += ' AND t.system = ?'; params.push(v.system); }
+        return `${sql})`;
+      })) };
+    case 'reference':
+      return { table: 'reference', sql: or(c.values.map((v) => {
+        if (v.url !== undefined) { params.push(v.url); return 't.url = ?'; }
+        if (v.type !== undefined) { params.push(v.id, v.type); return '(t.id = ? AND t.type = ?)'; }
+        params.push(v.id); return 't.id = ?';
+      })) };
+    case 'uri':
+      return { table: 'uri', sql: or(c.values.map((v) => {
+        params.push(v);
+        if (c.match === 'below') { params.push(v); return 'substr(t.uri, 1, length(?)) = ?'; }
+        if (c.match === 'above') return 'substr(?, 1, length(t.uri)) = t.uri';
+        return 't.uri = ?';
+      })) };
+    default:
+      throw new Error(`no row predicate for ${c.kind}`);
+  }
+}
+
+export class Planner {
+  constructor(private readonly keys: SearchKeys, private readonly nowMs: () => number) {}
+
+  /** The condition as a predicate on resource alias `a`. */
+  condition(c: Condition, a: string, params: unknown[]): string {
+    switch (c.kind) {
+      case 'id':
+        params.push(...c.values);
+        return `${a}.id ${c.not ? 'NOT IN' : 'IN'} (${c.values.map(() => '?').join(', ')})`;
+      case 'missing':
+        params.push(this.keys.lookup(c.key));
+        return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k = ?)`;
+      case 'or':
+        return `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+      case 'composite':
+        return `(${c.tuples.map((tuple) => this.composite(c.key, tuple, a, params)).join(' OR ')})`;
+      case 'chain': {
+        params.push(this.keys.lookup(c.key), ...c.targetTypes);
+        const inner = this.condition(c.where, 'c', params);
+        return `${a}.pk IN (SELECT t.pk FROM ix_reference t JOIN resource c ON c.type = t.type AND c.id = t.id
+          WHERE t.k = ? AND c.deleted = 0 AND c.type IN (${c.targetTypes.map(() => '?').join(', ')}) AND ${inner})`;
+      }
+      case 'has': {
+        params.push(this.keys.lookup(c.key), c.type);
+        const inner = this.condition(c.where, 'h', params);
+        return `EXISTS (SELECT 1 FROM ix_reference t JOIN resource h ON h.pk = t.pk
+          WHERE t.k = ? AND h.type = ? AND t.type = ${a}.type AND t.id = ${a}.id AND h.deleted = 0 AND ${inner})`;
+      }
+      default: {
+        const not = c.kind === 'token' && c.not;
+        const key = this.keys.lookup(c.key);
+        params.push(key);
+        const row = rowPredicate(not ? { ...c, not: false } : c, this.nowMs(), params);
+        return `${a}.pk ${not ? 'NOT IN' : 'IN'} (SELECT t.pk FROM ix_${row.table} t WHERE t.k = ? AND ${row.sql})`;
+      }
+    }
+  }
+
+  private composite(key: string, tuple: Condition[], a: string, params: unknown[]): string {
+    const joins: string[] = [];
+    const wheres: string[] = [];
+    tuple.forEach((c, i) => {
+      const local: unknown[] = [];
+      const row = rowPredicate(c, this.nowMs(), local);
+      const alias = `c${i}`;
+      joins.push(i === 0 ? `ix_${row.table} ${alias}` : `JOIN ix_${row.table} ${alias} ON ${alias}.pk = c0.pk AND ${alias}.grp = c0.grp`);
+      wheres.push(`${alias}.k = ? AND ${row.sql.replace(/\bt\./g, `${alias}.`)}`);
+      params.push(this.keys.lookup(`${key}#${i}`));
+      params.push(...local);
+    });
+    // Parameters are positional: the key of each component is bound before its row predicate, in
+    // join order, so the WHERE clause lists them in that same order.
+    return `EXISTS (SELECT 1 FROM ${joins.join(' ')} WHERE c0.pk = ${a}.pk AND c0.grp > 0 AND ${wheres.join(' AND ')})`;
+  }
+
+  private order(sort: SortKey[], params: unknown[]): string {
+    const parts = sort.map((s) => {
+      const dir = s.desc ? 'DESC' : 'ASC';
+      if (s.by !== 'index') return s.by === '_id' ? `r.id ${dir}` : `v.written_ms ${dir}`;
+      const column = { token: 'code', string: 'norm', date: s.desc ? 'hi' : 'lo', number: 'value', quantity: 'value', uri: 'uri', reference: 'id' }[s.table];
+      params.push(this.keys.lookup(s.key));
+      return `(SELECT ${s.desc ? 'MAX' : 'MIN'}(s.${column}) FROM ix_${s.table} s WHERE s.pk = r.pk AND s.k = ?) ${dir}`;
+    });
+    return [...parts, 'r.pk ASC'].join(', ');
+  }
+
+  /** The page query (one row more than asked, to know whether a next page exists) and a count query. */
+  search(q: SearchQuery): { page: Sql; count: Sql } {
+    const params: unknown[] = [...q.types];
+    const where = [`r.deleted = 0`, `r.type IN (${q.types.map(() => '?').join(', ')})`];
+    for (const c of q.where) where.push(this.condition(c, 'r', params));
+    const whereSql = where.join(' AND ');
+    const countParams = [...params];
+    const orderParams: unknown[] = [];
+    const order = this.order(q.sort, orderParams);
+    return {
+      page: {
+        text: `SELECT v.vid, v.type, r.id, v.version, v.method, v.written_ms, v.deleted, v.content, r.pk
+          FROM resource r JOIN resource_version v ON v.vid = r.current_vid WHERE ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+        params: [...params, ...orderParams, q.count + 1, q.offset],
+      },
+      count: { text: `SELECT COUNT(*) AS n FROM resource r WHERE ${whereSql}`, params: countParams },
+    };
+  }
+}

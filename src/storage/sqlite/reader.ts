@@ -1,0 +1,94 @@
+import type Database from 'better-sqlite3';
+import type { Resource } from 'fhir/r4';
+import type { SearchQuery } from '../../search/query';
+import type { LiveVersion, ResourceKey, SearchPage, StoredVersion, WriteMethod } from '../store';
+import type { SearchKeys } from './index-writer';
+import { Planner } from './plan';
+import { readStatements, type ReadStatements, type VersionRow } from './statements';
+
+/** A stored row as a StoredVersion; the JSON is parsed only if someone asks for the resource. */
+export function toVersion(row: VersionRow): StoredVersion {
+  let parsed: Resource | undefined;
+  const content = row.content;
+  return {
+    type: row.type,
+    id: row.id,
+    versionId: row.version,
+    lastUpdated: new Date(row.written_ms).toISOString(),
+    deleted: row.deleted === 1,
+    method: row.method as WriteMethod,
+    json: content ?? undefined,
+    get resource(): Resource | undefined {
+      if (parsed === undefined && content !== null) parsed = JSON.parse(content) as Resource;
+      return parsed;
+    },
+  };
+}
+
+const live = (rows: VersionRow[]): LiveVersion[] => rows.filter((r) => r.deleted === 0).map((r) => toVersion(r) as LiveVersion);
+
+/** All reads of one connection: by id, by version, and search with includes. */
+export class SqliteReader {
+  readonly s: ReadStatements;
+  private readonly planner: Planner;
+  private readonly statements = new Map<string, Database.Statement<unknown[], VersionRow & { n?: number }>>();
+
+  constructor(private readonly db: Database.Database, private readonly keys: SearchKeys, nowMs: () => number) {
+    this.s = readStatements(db);
+    this.planner = new Planner(keys, nowMs);
+  }
+
+  private prepared(text: string): Database.Statement<unknown[], VersionRow & { n?: number }> {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  read(type: string, id: string): StoredVersion | undefined {
+    const row = this.s.current.get(type, id);
+    return row && toVersion(row);
+  }
+
+  vread(type: string, id: string, versionId: number): StoredVersion | undefined {
+    const row = this.s.version.get(type, id, versionId);
+    return row && toVersion(row);
+  }
+
+  search(query: SearchQuery): SearchPage {
+    const { page, count } = this.planner.search(query);
+    const rows = this.prepared(page.text).all(...page.params);
+    const hasMore = rows.length > query.count;
+    const versions = live(hasMore ? rows.slice(0, query.count) : rows);
+    let total: number | undefined;
+    if (query.total === 'accurate') total = Number((this.prepared(count.text).get(...count.params) as { n: number }).n);
+    else if (!hasMore && (versions.length > 0 || query.offset === 0)) total = query.offset + versions.length;
+    return { versions, hasMore, total };
+  }
+
+  referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): LiveVersion[] {
+    if (sources.length === 0 || keys.length === 0) return [];
+    const ks = keys.map((k) => this.keys.lookup(k));
+    const pairs = sources.map(() => '(s.type = ? AND s.id = ?)').join(' OR ');
+    const params: unknown[] = [...ks, ...sources.flatMap((s) => [s.type, s.id])];
+    let sql = `SELECT DISTINCT v.vid, v.type, r.id, v.version, v.method, v.written_ms, v.deleted, v.content
+      FROM resource s JOIN ix_reference t ON t.pk = s.pk JOIN resource r ON r.type = t.type AND r.id = t.id
+      JOIN resource_version v ON v.vid = r.current_vid
+      WHERE t.k IN (${ks.map(() => '?').join(', ')}) AND (${pairs}) AND r.deleted = 0`;
+    if (targetType) { sql += ' AND r.type = ?'; params.push(targetType); }
+    return live(this.prepared(sql).all(...params));
+  }
+
+  referencing(targets: ResourceKey[], keys: string[]): LiveVersion[] {
+    if (targets.length === 0 || keys.length === 0) return [];
+    const ks = keys.map((k) => this.keys.lookup(k));
+    const pairs = targets.map(() => '(t.type = ? AND t.id = ?)').join(' OR ');
+    const sql = `SELECT DISTINCT v.vid, v.type, r.id, v.version, v.method, v.written_ms, v.deleted, v.content
+      FROM ix_reference t JOIN resource r ON r.pk = t.pk JOIN resource_version v ON v.vid = r.current_vid
+      WHERE t.k IN (${ks.map(() => '?').join(', ')}) AND (${pairs}) AND r.deleted = 0 ORDER BY r.pk`;
+    return live(this.prepared(sql).all(...ks, ...targets.flatMap((t) => [t.type, t.id])));
+  }
+}
