@@ -36,6 +36,15 @@ function checkPath(params: Record<string, string | undefined>): void {
   }
 }
 
+const FORM = 'application/x-www-form-urlencoded';
+
+/** `POST …/_search` carries its parameters as a form (search.html#search); they join the URL's. */
+async function formParameters(deps: Deps, req: Request, query: URLSearchParams): Promise<void> {
+  const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== FORM) throw new FhirError('not-supported', `POST _search takes ${FORM}`, { status: 415 });
+  for (const [name, value] of new URLSearchParams(await readBody(req, deps.config.maxBodyBytes))) query.append(name, value);
+}
+
 async function requestBody(deps: Deps, req: Request, route: Route): Promise<unknown> {
   if (route.method === 'GET' || route.method === 'DELETE') return undefined;
   const kind = bodyKind(header(req, 'content-type'));
@@ -64,17 +73,21 @@ function handlerFor(deps: Deps, route: Route) {
       res.locals.resourceType = params.type;
       checkPath(params);
       checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
+      const isSearchPost = route.method === 'POST' && route.interaction.startsWith('search-');
+      if (isSearchPost) await formParameters(deps, req, query);
       const request: FhirRequest = {
         type: params.type,
         id: params.id,
         versionId: params.vid,
+        compartmentType: params.compartmentType,
         query,
-        body: await requestBody(deps, req, route),
+        body: isSearchPost ? undefined : await requestBody(deps, req, route),
         headers: {
           ifMatch: header(req, 'if-match'),
           ifNoneExist: header(req, 'if-none-exist'),
           ifNoneMatch: header(req, 'if-none-match'),
           ifModifiedSince: header(req, 'if-modified-since'),
+          prefer: header(req, 'prefer'),
         },
         base: baseUrl(deps, req),
         path: url.slice('/fhir'.length),

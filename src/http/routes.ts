@@ -7,11 +7,16 @@ import type { InteractionName } from '../interactions/registry';
  */
 export const ROUTES = [
   { method: 'GET', path: '/metadata', interaction: 'capabilities' },
+  { method: 'GET', path: '/', interaction: 'search-system' },
+  { method: 'POST', path: '/_search', interaction: 'search-system' },
   { method: 'GET', path: '/_history', interaction: 'history-system' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance' },
   { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread' },
   { method: 'GET', path: '/:type/:id', interaction: 'read' },
+  { method: 'GET', path: '/:type/:id/:compartmentType', interaction: 'search-compartment' },
+  { method: 'GET', path: '/:type', interaction: 'search-type' },
+  { method: 'POST', path: '/:type/_search', interaction: 'search-type' },
   { method: 'POST', path: '/:type', interaction: 'create' },
   { method: 'PUT', path: '/:type/:id', interaction: 'update' },
   { method: 'PUT', path: '/:type', interaction: 'conditional-update' },

@@ -25,10 +25,7 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
     conditionalRead: 'full-support',
     conditionalUpdate: has('conditional-update'),
     conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
-    searchParam: [
-      { name: '_id', type: 'token', documentation: 'Usable in conditional create, update, patch and delete criteria' },
-      { name: 'identifier', type: 'token', documentation: 'Usable in conditional create, update, patch and delete criteria' },
-    ],
+    ...searchCapabilities(deps, type),
   }));
   const systemCodes = interactions.filter((i) => i.level === 'system' && i.capability !== null).map((i) => ({ code: i.capability }));
   return {
@@ -47,6 +44,28 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
       resource,
       interaction: systemCodes as NonNullable<CapabilityStatement['rest']>[number]['interaction'],
     }],
+  };
+}
+
+/** Modifiers the parser accepts per parameter type (search/parse.ts), stated per parameter. */
+const MODIFIERS: Record<string, string> = {
+  token: ':missing :not :text :of-type', string: ':missing :exact :contains', reference: ':missing :[type] :identifier, chaining',
+  uri: ':missing :below :above', date: ':missing, prefixes eq ne gt lt ge le sa eb ap', number: ':missing, prefixes',
+  quantity: ':missing, prefixes', composite: ':missing',
+};
+
+function searchCapabilities(deps: Deps, type: string): Partial<CapabilityStatementRestResource> {
+  const params = [...deps.search.forType(type).values()];
+  const refs = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
+  return {
+    searchParam: [
+      { name: '_id', type: 'token', documentation: 'Modifiers: :not' },
+      ...params.filter((p) => p.code !== '_id').map((p) => ({
+        name: p.code, definition: p.url, type: p.type, documentation: `Modifiers: ${MODIFIERS[p.type]}`,
+      })),
+    ] as CapabilityStatementRestResource['searchParam'],
+    searchInclude: refs.length ? ['*', ...refs] : undefined,
+    searchRevInclude: refs.length ? refs : undefined,
   };
 }
 

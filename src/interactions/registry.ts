@@ -4,6 +4,7 @@ import { conditionalDelete, remove } from './delete';
 import { historyInstance, historySystem, historyType } from './history';
 import { conditionalPatch, patch } from './patch';
 import { read, vread } from './read';
+import { searchCompartment, searchSystem, searchType } from './search';
 import type { Interaction } from './types';
 import { conditionalUpdate, update } from './update';
 
@@ -14,6 +15,8 @@ import { conditionalUpdate, update } from './update';
 export const INTERACTIONS = [
   { name: 'capabilities', level: 'system', capability: null, handler: capabilitiesHandler((): readonly Interaction[] => INTERACTIONS), write: false },
   { name: 'history-system', level: 'system', capability: 'history-system', handler: historySystem, write: false },
+  { name: 'search-system', level: 'system', capability: 'search-system', handler: searchSystem, write: false },
+  { name: 'search-compartment', level: 'instance', capability: null, handler: searchCompartment, write: false },
   { name: 'read', level: 'instance', capability: 'read', handler: read, write: false },
   { name: 'vread', level: 'instance', capability: 'vread', handler: vread, write: false },
   { name: 'update', level: 'instance', capability: 'update', handler: update, write: true },
@@ -21,6 +24,7 @@ export const INTERACTIONS = [
   { name: 'delete', level: 'instance', capability: 'delete', handler: remove, write: true },
   { name: 'history-instance', level: 'instance', capability: 'history-instance', handler: historyInstance, write: false },
   { name: 'create', level: 'type', capability: 'create', handler: create, write: true },
+  { name: 'search-type', level: 'type', capability: 'search-type', handler: searchType, write: false },
   { name: 'history-type', level: 'type', capability: 'history-type', handler: historyType, write: false },
   { name: 'conditional-update', level: 'type', capability: 'update', handler: conditionalUpdate, write: true },
   { name: 'conditional-patch', level: 'type', capability: 'patch', handler: conditionalPatch, write: true },

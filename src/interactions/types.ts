@@ -7,6 +7,8 @@ export interface FhirRequest {
   type?: string;
   id?: string;
   versionId?: string;
+  /** The resource type of a compartment search, `Patient/1/[compartmentType]`. */
+  compartmentType?: string;
   query: URLSearchParams;
   /** Parsed JSON body (a resource, or a JSON Patch document). */
   body?: unknown;
@@ -15,6 +17,7 @@ export interface FhirRequest {
     ifNoneExist?: string;
     ifNoneMatch?: string;
     ifModifiedSince?: string;
+    prefer?: string;
   };
   /** Base URL of the FHIR endpoint, e.g. http://127.0.0.1:8080/fhir. */
   base: string;
@@ -42,5 +45,5 @@ type SystemCode = CapabilityStatementRestInteraction['code'];
 
 /** One interaction the server really supports: the CapabilityStatement is generated from these. */
 export type Interaction =
-  | { name: string; level: 'type' | 'instance'; capability: TypeCode; handler: Handler; write: boolean }
+  | { name: string; level: 'type' | 'instance'; capability: TypeCode | null; handler: Handler; write: boolean }
   | { name: string; level: 'system'; capability: SystemCode | null; handler: Handler; write: boolean };

@@ -158,7 +158,8 @@ class Parser {
   }
 
   include(types: string[], value: string, reverse: boolean, iterate: boolean): IncludeSpec {
-    const [sourceType, code, targetType] = value.split(':');
+    // `_include=*` alone means every reference parameter of the searched type.
+    const [sourceType, code, targetType] = value === '*' ? [types[0], '*'] : value.split(':');
     if (!isResourceType(sourceType) || !code) throw new FhirError('invalid', `'${value}' is not Type:parameter[:target]`);
     if (!reverse && !types.includes(sourceType) && !iterate) {
       throw new FhirError('invalid', `_include=${value} names ${sourceType}, which is not being searched`);

@@ -19,11 +19,16 @@ describe('REST: capabilities (http.html#capabilities)', () => {
     assert.equal(rest?.resource?.length, 146);
     const p = rest?.resource?.find((r) => r.type === 'Patient');
     assert.deepEqual(p?.interaction?.map((i) => i.code).sort(),
-      ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'update', 'vread']);
+      ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread']);
     assert.equal(p?.conditionalDelete, 'single');
     assert.equal(p?.versioning, 'versioned-update');
-    assert.ok(!p?.interaction?.some((i) => i.code === 'search-type'), 'search is not claimed before it exists');
-    assert.deepEqual(rest?.interaction?.map((i) => i.code), ['history-system']);
+    assert.deepEqual(rest?.interaction?.map((i) => i.code), ['history-system', 'search-system']);
+    const names = p?.searchParam?.map((s) => s.name) ?? [];
+    for (const name of ['_id', '_lastUpdated', 'identifier', 'birthdate', 'name', 'general-practitioner']) assert.ok(names.includes(name), name);
+    assert.equal(p?.searchParam?.find((s) => s.name === 'birthdate')?.type, 'date');
+    const obs = rest?.resource?.find((r) => r.type === 'Observation');
+    assert.ok(obs?.searchParam?.some((s) => s.name === 'code-value-quantity' && s.type === 'composite'));
+    assert.ok(obs?.searchInclude?.includes('Observation:subject'));
     assert.ok(!rest?.resource?.some((r) => r.type === ('SubscriptionStatus' as never)), 'only R4 types');
   });
 });

@@ -63,7 +63,7 @@ describe('REST: content negotiation, limits and hygiene (http.html#mime-type)', 
   });
 
   it('405 for a method the URL does not support, 404 for an unknown route', async () => {
-    assertOutcome(await t.http.get('/fhir/Patient'), 405, 'not-supported');
+    assertOutcome(await t.http.delete('/fhir/metadata'), 405, 'not-supported');
     assertOutcome(await t.http.post('/fhir/Patient/1').set('Content-Type', FHIR_JSON).send(patient()), 405, 'not-supported');
     assertOutcome(await t.http.get('/nothing-here'), 404, 'not-found');
     assertOutcome(await t.http.get('/fhir/Patient/1/_history/1/extra'), 404, 'not-found');

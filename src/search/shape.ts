@@ -1,0 +1,61 @@
+import type { Resource, StructureDefinition } from 'fhir/r4';
+import { r4ResourceDefinitions } from '../fhir/definitions';
+
+/**
+ * `_summary` and `_elements` (search.html#summary, #elements): which top-level elements a
+ * subsetted resource keeps. Nested elements are kept whole. Subsetted resources are tagged
+ * SUBSETTED so no client mistakes them for the full record.
+ */
+const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
+const ALWAYS = ['resourceType', 'id', 'meta'];
+
+const summaryCache = new Map<string, Set<string>>();
+const mandatoryCache = new Map<string, Set<string>>();
+
+function topLevel(sd: StructureDefinition | undefined, keep: (e: { isSummary?: boolean; min?: number }) => boolean): Set<string> {
+  const names = new Set<string>(ALWAYS);
+  for (const e of sd?.snapshot?.element ?? []) {
+    const parts = e.path.split('.');
+    if (parts.length === 2 && keep(e)) names.add(parts[1].replace('[x]', ''));
+  }
+  return names;
+}
+
+function cached(cache: Map<string, Set<string>>, type: string, keep: (e: { isSummary?: boolean; min?: number }) => boolean): Set<string> {
+  let set = cache.get(type);
+  if (!set) cache.set(type, (set = topLevel(r4ResourceDefinitions().get(type), keep)));
+  return set;
+}
+
+function keepOnly(resource: Resource, allowed: (key: string) => boolean): Resource {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(resource)) if (allowed(key)) out[key] = value;
+  const meta = (out.meta ?? {}) as { tag?: unknown[] };
+  out.meta = { ...meta, tag: [...(meta.tag ?? []), SUBSETTED] };
+  return out as unknown as Resource;
+}
+
+/** A choice element `deceased[x]` is kept under any of its typed names (`deceasedBoolean`). */
+function inSet(set: Set<string>, key: string): boolean {
+  if (set.has(key)) return true;
+  const base = key.replace(/[A-Z][A-Za-z]*$/, '');
+  return base !== key && set.has(base);
+}
+
+export type Shape = { summary?: 'true' | 'text' | 'data' | 'count' | 'false'; elements?: string[] };
+
+export function shapeResource(resource: Resource, shape: Shape): Resource {
+  const type = resource.resourceType;
+  if (shape.summary === 'true') return keepOnly(resource, (k) => inSet(cached(summaryCache, type, (e) => !!e.isSummary), k));
+  if (shape.summary === 'text') {
+    const mandatory = cached(mandatoryCache, type, (e) => (e.min ?? 0) > 0);
+    return keepOnly(resource, (k) => k === 'text' || inSet(mandatory, k));
+  }
+  if (shape.summary === 'data') return keepOnly(resource, (k) => k !== 'text');
+  if (shape.elements && shape.elements.length > 0) {
+    const wanted = new Set([...ALWAYS, ...shape.elements]);
+    const mandatory = cached(mandatoryCache, type, (e) => (e.min ?? 0) > 0);
+    return keepOnly(resource, (k) => inSet(wanted, k) || inSet(mandatory, k));
+  }
+  return resource;
+}

@@ -1,0 +1,210 @@
+import { strict as assert } from 'node:assert';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
+import { api, assertOutcome, FHIR_JSON } from '../helpers/api';
+
+const ABHA = 'https://healthid.abdm.gov.in';
+const LOINC = 'http://loinc.org';
+const UCUM = 'http://unitsofmeasure.org';
+
+const fixtures = [
+  { resourceType: 'Organization', id: 'lab', name: 'Pune Path Lab', identifier: [{ system: 'https://facility.abdm.gov.in', value: 'IN2710001' }] },
+  { resourceType: 'Practitioner', id: 'dr', name: [{ family: 'Kulkarni', given: ['Meera'] }] },
+  { resourceType: 'Patient', id: 'asha', name: [{ family: 'Sharma', given: ['Āsha'] }], gender: 'female', birthDate: '1990-05-14',
+    identifier: [{ system: ABHA, value: '91-1111-2222-3333', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] } }],
+    managingOrganization: { reference: 'Organization/lab' }, generalPractitioner: [{ reference: 'Practitioner/dr' }] },
+  { resourceType: 'Patient', id: 'ravi', name: [{ family: 'Sharmila', given: ['Ravi'] }], gender: 'male', birthDate: '1985-11-02', active: false },
+  { resourceType: 'Patient', id: 'noor', name: [{ family: 'Khan', given: ['Noor'] }], gender: 'female' },
+  { resourceType: 'Observation', id: 'hb1', status: 'final', code: { coding: [{ system: LOINC, code: '718-7', display: 'Hemoglobin' }], text: 'Haemoglobin' },
+    subject: { reference: 'Patient/asha' }, performer: [{ reference: 'Organization/lab' }], effectiveDateTime: '2026-03-10T09:30:00+05:30',
+    valueQuantity: { value: 11.5, unit: 'g/dL', system: UCUM, code: 'g/dL' } },
+  { resourceType: 'Observation', id: 'hb2', status: 'final', code: { coding: [{ system: LOINC, code: '718-7' }] },
+    subject: { reference: 'Patient/asha' }, effectiveDateTime: '2026-04-02T23:30:00+05:30', valueQuantity: { value: 13.2, unit: 'g/dL', system: UCUM, code: 'g/dL' } },
+  { resourceType: 'Observation', id: 'bp', status: 'final', code: { coding: [{ system: LOINC, code: '85354-9' }] },
+    subject: { reference: 'Patient/ravi' }, effectiveDateTime: '2026-03-11',
+    component: [
+      { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: 142, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
+      { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: { value: 91, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
+    ] },
+  { resourceType: 'DiagnosticReport', id: 'cbc', status: 'final', code: { text: 'CBC' }, subject: { reference: 'Patient/asha' },
+    result: [{ reference: 'Observation/hb1' }] },
+  { resourceType: 'ValueSet', id: 'vs', status: 'active', url: 'http://example.in/fhir/ValueSet/labs/cbc' },
+  { resourceType: 'RiskAssessment', id: 'ra', status: 'final', subject: { reference: 'Patient/asha' }, prediction: [{ probabilityDecimal: 0.25 }] },
+];
+
+describe('search (search.html)', function () {
+  let t: ReturnType<typeof api>;
+  before(async function () {
+    this.timeout(30_000);
+    t = api({ config: { baseUrl: 'https://gw.example.in/fhir' } });
+    for (const r of fixtures) {
+      const res = await t.http.put(`/fhir/${r.resourceType}/${r.id}`).set('Content-Type', FHIR_JSON).send(r);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+  });
+  after(() => t.close());
+
+  const ids = async (url: string): Promise<string[]> => {
+    const res = await t.http.get(url);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const b = res.body as Bundle;
+    assert.equal(b.type, 'searchset');
+    return (b.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id as string).sort();
+  };
+
+  it('token: code, system|code, |code, system|, :not, :text, :of-type, booleans', async () => {
+    assert.deepEqual(await ids('/fhir/Observation?code=718-7'), ['hb1', 'hb2']);
+    assert.deepEqual(await ids(`/fhir/Observation?code=${LOINC}|85354-9`), ['bp']);
+    assert.deepEqual(await ids('/fhir/Observation?code=|718-7'), []);
+    assert.deepEqual(await ids(`/fhir/Patient?identifier=${ABHA}|`), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?gender:not=female'), ['ravi']);
+    assert.deepEqual(await ids('/fhir/Observation?code:text=haemo'), ['hb1']);
+    assert.deepEqual(await ids('/fhir/Observation?code:text=hemoglobin'), ['hb1']);
+    assert.deepEqual(await ids(`/fhir/Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|91-1111-2222-3333`), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?active=false'), ['ravi']);
+  });
+
+  it('string: starts-with, case- and accent-insensitive; :exact; :contains', async () => {
+    assert.deepEqual(await ids('/fhir/Patient?family=sharm'), ['asha', 'ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?given=asha'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?name=khan'), ['noor']);
+    assert.deepEqual(await ids('/fhir/Patient?family:exact=Sharma'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?family:exact=sharma'), []);
+    assert.deepEqual(await ids('/fhir/Patient?family:contains=arm'), ['asha', 'ravi']);
+  });
+
+  it('date: precision ranges, every prefix, and India\'s +05:30', async () => {
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=1990'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=gt1986'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=lt1990-05-14'), ['ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=le1990-05-14'), ['asha', 'ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=ge1990-05-14'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=ne1990-05-14'), ['ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=sa1985-11-02'), ['asha']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate=eb1990'), ['ravi']);
+    // 23:30 IST on 2 April is 18:00 UTC on 2 April.
+    assert.deepEqual(await ids('/fhir/Observation?date=2026-04-02T18:00:00Z'), ['hb2']);
+    assert.deepEqual(await ids(`/fhir/Observation?date=${encodeURIComponent('2026-04-02T23:30:00+05:30')}`), ['hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?date=ge2026-03-11&date=lt2026-04'), ['bp']);
+    assert.deepEqual(await ids('/fhir/Observation?date=2026-03'), ['bp', 'hb1']);
+    assertOutcome(await t.http.get('/fhir/Patient?birthdate=14-05-1990'), 400, 'invalid');
+  });
+
+  it('number and quantity, with implicit precision', async () => {
+    assert.deepEqual(await ids('/fhir/RiskAssessment?probability=0.25'), ['ra']);
+    assert.deepEqual(await ids('/fhir/RiskAssessment?probability=gt0.3'), []);
+    assert.deepEqual(await ids(`/fhir/Observation?value-quantity=11.5|${UCUM}|g/dL`), ['hb1']);
+    assert.deepEqual(await ids('/fhir/Observation?value-quantity=gt12||g/dL'), ['hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?value-quantity=12'), ['hb1']); // "12" means [11.5, 12.5)
+    assert.deepEqual(await ids('/fhir/Observation?value-quantity=12.0'), []);
+    assert.deepEqual(await ids('/fhir/Observation?value-quantity=ap12'), ['hb1', 'hb2']);
+  });
+
+  it('reference: Type/id, bare id, absolute URL, :Type, :identifier', async () => {
+    assert.deepEqual(await ids('/fhir/Observation?subject=Patient/asha'), ['hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?subject=ravi'), ['bp']);
+    assert.deepEqual(await ids(`/fhir/Observation?subject=${encodeURIComponent('https://gw.example.in/fhir/Patient/asha')}`), ['hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?subject:Patient=ravi'), ['bp']);
+    assert.deepEqual(await ids('/fhir/Observation?patient=asha'), ['hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Patient?organization:identifier=IN2710001'), []);
+  });
+
+  it('uri: exact, :below, :above', async () => {
+    assert.deepEqual(await ids('/fhir/ValueSet?url=http://example.in/fhir/ValueSet/labs/cbc'), ['vs']);
+    assert.deepEqual(await ids('/fhir/ValueSet?url:below=http://example.in/fhir/ValueSet'), ['vs']);
+    assert.deepEqual(await ids('/fhir/ValueSet?url:above=http://example.in/fhir/ValueSet/labs/cbc/v2'), ['vs']);
+    assert.deepEqual(await ids('/fhir/ValueSet?url=http://example.in/fhir'), []);
+  });
+
+  it('composite: component code and value must come from the same component', async () => {
+    assert.deepEqual(await ids(`/fhir/Observation?component-code-value-quantity=${LOINC}|8480-6$gt140`), ['bp']);
+    assert.deepEqual(await ids(`/fhir/Observation?component-code-value-quantity=${LOINC}|8462-4$gt140`), []);
+    assert.deepEqual(await ids(`/fhir/Observation?code-value-quantity=${LOINC}|718-7$lt12`), ['hb1']);
+  });
+
+  it(':missing, comma = OR, repeated = AND', async () => {
+    assert.deepEqual(await ids('/fhir/Patient?birthdate:missing=true'), ['noor']);
+    assert.deepEqual(await ids('/fhir/Patient?birthdate:missing=false'), ['asha', 'ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?given=ravi,noor'), ['noor', 'ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?gender=female&family=khan'), ['noor']);
+  });
+
+  it('chaining and reverse chaining (_has)', async () => {
+    assert.deepEqual(await ids('/fhir/Observation?subject:Patient.name=sharma'), ['hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?patient.gender=male'), ['bp']);
+    assert.deepEqual(await ids('/fhir/DiagnosticReport?subject:Patient.organization.name=pune'), ['cbc']);
+    assert.deepEqual(await ids('/fhir/Patient?_has:Observation:subject:code=85354-9'), ['ravi']);
+    assert.deepEqual(await ids('/fhir/Patient?_has:Observation:subject:code=718-7'), ['asha']);
+  });
+
+  it('_include, _revinclude, :iterate and *', async () => {
+    const b = (await t.http.get('/fhir/DiagnosticReport?_id=cbc&_include=DiagnosticReport:subject&_include=DiagnosticReport:result')).body as Bundle;
+    assert.deepEqual(b.entry?.map((e) => `${e.search?.mode}:${e.resource?.resourceType}/${e.resource?.id}`).sort(),
+      ['include:Observation/hb1', 'include:Patient/asha', 'match:DiagnosticReport/cbc']);
+    const iter = (await t.http.get('/fhir/DiagnosticReport?_id=cbc&_include=DiagnosticReport:subject&_include:iterate=Patient:organization')).body as Bundle;
+    assert.ok(iter.entry?.some((e) => e.resource?.id === 'lab' && e.search?.mode === 'include'));
+    const rev = (await t.http.get('/fhir/Patient?_id=asha&_revinclude=Observation:subject')).body as Bundle;
+    assert.deepEqual(rev.entry?.filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id).sort(), ['hb1', 'hb2']);
+    const star = (await t.http.get('/fhir/Patient?_id=asha&_include=*')).body as Bundle;
+    assert.deepEqual(star.entry?.filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id).sort(), ['dr', 'lab']);
+  });
+
+  it('_sort (several keys, descending), _count with self/next/previous links, _total', async () => {
+    const sorted = (await t.http.get('/fhir/Patient?_sort=-birthdate,_id')).body as Bundle;
+    assert.deepEqual(sorted.entry?.map((e) => e.resource?.id), ['asha', 'ravi', 'noor']);
+    const byName = (await t.http.get('/fhir/Patient?_sort=family')).body as Bundle;
+    assert.deepEqual(byName.entry?.map((e) => e.resource?.id), ['noor', 'asha', 'ravi']);
+    const seen: string[] = [];
+    let url: string | undefined = '/fhir/Patient?_sort=_id&_count=2&_total=accurate';
+    let pages = 0;
+    while (url) {
+      const page = (await t.http.get(url)).body as Bundle;
+      assert.equal(page.total, 3);
+      seen.push(...(page.entry ?? []).map((e) => e.resource?.id as string));
+      if (pages > 0) assert.ok(page.link?.some((l) => l.relation === 'previous'));
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? next.slice(next.indexOf('/fhir/')) : undefined;
+      pages++;
+    }
+    assert.deepEqual(seen, ['asha', 'noor', 'ravi']);
+    assert.equal(pages, 2);
+    const none = (await t.http.get('/fhir/Patient?_count=2&_total=none')).body as Bundle;
+    assert.equal(none.total, undefined);
+  });
+
+  it('_summary=count, _summary=true and _elements subset and tag the result', async () => {
+    const count = (await t.http.get('/fhir/Observation?_summary=count')).body as Bundle;
+    assert.equal(count.total, 3);
+    assert.equal(count.entry, undefined);
+    const summary = (await t.http.get('/fhir/Patient?_id=asha&_summary=true')).body as Bundle;
+    const p = summary.entry?.[0].resource as unknown as Record<string, unknown>;
+    assert.equal(p.generalPractitioner, undefined);
+    assert.equal(p.birthDate, '1990-05-14');
+    assert.ok(JSON.stringify(p.meta).includes('SUBSETTED'));
+    const elements = (await t.http.get('/fhir/Patient?_id=asha&_elements=gender')).body as Bundle;
+    assert.deepEqual(Object.keys(elements.entry?.[0].resource ?? {}).sort(), ['gender', 'id', 'meta', 'resourceType']);
+  });
+
+  it('POST _search with a form, system search with _type, compartment search', async () => {
+    const post = await t.http.post('/fhir/Patient/_search').type('form').send({ family: 'khan' });
+    assert.deepEqual((post.body as Bundle).entry?.map((e) => e.resource?.id), ['noor']);
+    assertOutcome(await t.http.post('/fhir/Patient/_search').set('Content-Type', FHIR_JSON).send('{}'), 415, 'not-supported');
+    assert.deepEqual(await ids('/fhir?_type=Patient,Organization&_id=asha,lab'), ['asha', 'lab']);
+    assert.deepEqual(await ids('/fhir/Patient/asha/Observation'), ['hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Patient/asha/DiagnosticReport?code:text=cbc'), ['cbc']);
+    assert.deepEqual(await ids('/fhir/Patient/ravi/Observation'), ['bp']);
+  });
+
+  it('unknown parameters: ignored and reported by default, refused with Prefer: handling=strict', async () => {
+    const res = await t.http.get('/fhir/Patient?family=khan&colour=blue');
+    const b = res.body as Bundle;
+    assert.deepEqual(b.entry?.filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id), ['noor']);
+    const outcome = b.entry?.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome;
+    assert.equal(outcome.issue[0].code, 'not-supported');
+    assert.match(outcome.issue[0].diagnostics ?? '', /colour/);
+    const self = b.link?.find((l) => l.relation === 'self')?.url ?? '';
+    assert.ok(!self.includes('colour') && self.includes('family=khan'), self);
+    assertOutcome(await t.http.get('/fhir/Patient?colour=blue').set('Prefer', 'handling=strict'), 400, 'not-supported', /colour/);
+    assertOutcome(await t.http.get('/fhir/Patient?family:sounds-like=khan'), 400, 'not-supported');
+    assertOutcome(await t.http.get('/fhir?_type=Nope'), 400, 'invalid');
+  });
+});
