@@ -114,16 +114,18 @@ export class Planner {
       case 'composite':
         return `(${c.tuples.map((tuple) => this.composite(c.key, tuple, a, params)).join(' OR ')})`;
       case 'chain': {
+        // Driven from the chained condition: find the targets first, then who points at them.
         params.push(this.keys.lookup(c.key), ...c.targetTypes);
         const inner = this.condition(c.where, 'c', params);
-        return `${a}.pk IN (SELECT t.pk FROM ix_reference t JOIN resource c ON c.type = t.type AND c.id = t.id
-          WHERE t.k = ? AND c.deleted = 0 AND c.type IN (${c.targetTypes.map(() => '?').join(', ')}) AND ${inner})`;
+        return `${a}.pk IN (SELECT t.pk FROM resource c CROSS JOIN ix_reference t ON t.k = ? AND t.id = c.id AND t.type = c.type
+          WHERE +c.type IN (${c.targetTypes.map(() => '?').join(', ')}) AND c.deleted = 0 AND ${inner})`;
       }
       case 'has': {
+        // Driven from the referring resources: those satisfying the condition, then their targets.
         params.push(this.keys.lookup(c.key), c.type);
         const inner = this.condition(c.where, 'h', params);
-        return `EXISTS (SELECT 1 FROM ix_reference t JOIN resource h ON h.pk = t.pk
-          WHERE t.k = ? AND h.type = ? AND t.type = ${a}.type AND t.id = ${a}.id AND h.deleted = 0 AND ${inner})`;
+        return `${a}.pk IN (SELECT x.pk FROM resource h CROSS JOIN ix_reference t ON t.pk = h.pk AND t.k = ?
+          CROSS JOIN resource x ON x.type = t.type AND x.id = t.id WHERE +h.type = ? AND h.deleted = 0 AND ${inner})`;
       }
       default: {
         const not = c.kind === 'token' && c.not;
@@ -166,7 +168,10 @@ export class Planner {
   /** The page query (one row more than asked, to know whether a next page exists) and a count query. */
   search(q: SearchQuery): { page: Sql; count: Sql } {
     const params: unknown[] = [...q.types];
-    const where = [`r.deleted = 0`, `r.type IN (${q.types.map(() => '?').join(', ')})`];
+    // With a selective condition, let SQLite drive from its index (the unary + keeps it from
+    // scanning every resource of the type instead); without one, walk the type index in pk order.
+    const driving = q.where.some((c) => c.kind !== 'missing' && !(c.kind === 'token' && c.not) && !(c.kind === 'id' && c.not));
+    const where = [`r.deleted = 0`, `${driving ? '+' : ''}r.type IN (${q.types.map(() => '?').join(', ')})`];
     for (const c of q.where) where.push(this.condition(c, 'r', params));
     const whereSql = where.join(' AND ');
     const countParams = [...params];

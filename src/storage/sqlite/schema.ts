@@ -28,31 +28,33 @@ CREATE TABLE IF NOT EXISTS resource_version (
   deleted INTEGER NOT NULL,
   content TEXT
 );
+CREATE INDEX IF NOT EXISTS resource_type ON resource (type);
 CREATE UNIQUE INDEX IF NOT EXISTS resource_version_pk ON resource_version (pk, version);
 CREATE INDEX IF NOT EXISTS resource_version_type ON resource_version (type, vid);
 CREATE TABLE IF NOT EXISTS search_key (k INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS ix_token (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);
 CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (k, code, system, pk);
-CREATE INDEX IF NOT EXISTS ix_token_pk ON ix_token (pk);
+CREATE INDEX IF NOT EXISTS ix_token_pk ON ix_token (pk, k, code);
 CREATE TABLE IF NOT EXISTS ix_string (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_string_norm ON ix_string (k, norm, pk);
-CREATE INDEX IF NOT EXISTS ix_string_pk ON ix_string (pk);
+CREATE INDEX IF NOT EXISTS ix_string_pk ON ix_string (pk, k, norm);
 CREATE TABLE IF NOT EXISTS ix_date (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_date_lo ON ix_date (k, lo, hi, pk);
-CREATE INDEX IF NOT EXISTS ix_date_pk ON ix_date (pk);
+CREATE INDEX IF NOT EXISTS ix_date_hi ON ix_date (k, hi, lo, pk);
+CREATE INDEX IF NOT EXISTS ix_date_pk ON ix_date (pk, k, lo, hi);
 CREATE TABLE IF NOT EXISTS ix_number (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_number_value ON ix_number (k, value, pk);
-CREATE INDEX IF NOT EXISTS ix_number_pk ON ix_number (pk);
+CREATE INDEX IF NOT EXISTS ix_number_pk ON ix_number (pk, k, value);
 CREATE TABLE IF NOT EXISTS ix_quantity (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_quantity_value ON ix_quantity (k, code, value, pk);
-CREATE INDEX IF NOT EXISTS ix_quantity_pk ON ix_quantity (pk);
+CREATE INDEX IF NOT EXISTS ix_quantity_pk ON ix_quantity (pk, k, value);
 CREATE TABLE IF NOT EXISTS ix_reference (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (k, id, type, pk);
 CREATE INDEX IF NOT EXISTS ix_reference_url ON ix_reference (k, url, pk);
-CREATE INDEX IF NOT EXISTS ix_reference_pk ON ix_reference (pk);
+CREATE INDEX IF NOT EXISTS ix_reference_pk ON ix_reference (pk, k, id);
 CREATE TABLE IF NOT EXISTS ix_uri (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, uri TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (k, uri, pk);
-CREATE INDEX IF NOT EXISTS ix_uri_pk ON ix_uri (pk);
+CREATE INDEX IF NOT EXISTS ix_uri_pk ON ix_uri (pk, k, uri);
 `;
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
