@@ -8,6 +8,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Most entries accepted in one batch or transaction Bundle. */
+  maxBundleEntries: number;
   /** Deepest JSON nesting accepted in a request body. */
   maxJsonDepth: number;
   /** Public base URL of the FHIR endpoint; when absent it is derived from each request's Host. */
@@ -59,6 +61,7 @@ export const SETTINGS = {
   dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: './data', parse: text },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', parse: oneOf(LOG_LEVELS) },
   maxBodyBytes: { env: 'MAX_BODY_SIZE', flag: '--max-body-size', default: '16mb', parse: bytes },
+  maxBundleEntries: { env: 'MAX_BUNDLE_ENTRIES', flag: '--max-bundle-entries', default: '10000', parse: int(1, 1000000) },
   maxJsonDepth: { env: 'MAX_JSON_DEPTH', flag: '--max-json-depth', default: '64', parse: int(8, 1000) },
   baseUrl: { env: 'BASE_URL', flag: '--base-url', default: undefined, parse: url },
   sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },

@@ -23,6 +23,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
 
 /** The body for a result, avoiding a parse/stringify round trip when the store already holds the JSON. */
 function body(result: FhirResult, pretty: boolean): string | undefined {
+  if (result.body !== undefined) return pretty ? JSON.stringify(JSON.parse(result.body), null, 2) : result.body;
   if (result.resource) return JSON.stringify(result.resource, null, pretty ? 2 : undefined);
   const v = result.version;
   if (!v || v.deleted) return undefined;

@@ -8,6 +8,7 @@ import type { InteractionName } from '../interactions/registry';
 export const ROUTES = [
   { method: 'GET', path: '/metadata', interaction: 'capabilities' },
   { method: 'GET', path: '/', interaction: 'search-system' },
+  { method: 'POST', path: '/', interaction: 'transaction' },
   { method: 'POST', path: '/_search', interaction: 'search-system' },
   { method: 'GET', path: '/_history', interaction: 'history-system' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type' },
@@ -31,4 +32,31 @@ export type Route = (typeof ROUTES)[number];
 /** Every distinct path, for answering 405 with the methods it does allow. */
 export function allowedMethods(path: string): string[] {
   return ROUTES.filter((r) => r.path === path).map((r) => r.method);
+}
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+/**
+ * Matches a method and a path relative to the FHIR base (`/Patient/1/_history`) against the
+ * table, as express does for HTTP requests. Batch and transaction entries are dispatched with it,
+ * so an entry reaches exactly the interaction the same request over HTTP would.
+ */
+export function matchRoute(method: string, path: string): RouteMatch | undefined {
+  const segments = path.split('/').filter((s) => s !== '');
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const pattern = route.path.split('/').filter((s) => s !== '');
+    if (pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pattern.length && ok; i++) {
+      if (pattern[i].startsWith(':')) params[pattern[i].slice(1)] = decodeURIComponent(segments[i]);
+      else ok = pattern[i] === segments[i];
+    }
+    if (ok) return { route, params };
+  }
+  return undefined;
 }

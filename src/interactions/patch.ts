@@ -9,7 +9,7 @@ import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType, validResource } from './write-support';
 
 /** JSON Patch (RFC 6902) documents are arrays of operations; anything else is malformed. */
-function operations(body: unknown): Operation[] {
+export function operations(body: unknown): Operation[] {
   if (!Array.isArray(body) || body.length === 0) {
     throw new FhirError('invalid', 'A JSON Patch body must be a non-empty array of operations');
   }
@@ -51,7 +51,7 @@ function patched(current: Resource, ops: Operation[]): unknown {
   }
 }
 
-async function patchOne(deps: Deps, uow: UnitOfWork, type: string, id: string, ops: Operation[], ifMatch?: string): Promise<FhirResult> {
+export async function patchOne(deps: Deps, uow: UnitOfWork, type: string, id: string, ops: Operation[], ifMatch?: string): Promise<FhirResult> {
   const current = await uow.read(type, id);
   if (!current) throw new FhirError('not-found', `${type}/${id} is not known`);
   if (current.deleted || !current.resource) throw new FhirError('deleted', `${type}/${id} was deleted`);

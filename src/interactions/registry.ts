@@ -1,3 +1,4 @@
+import { batchOrTransaction } from './bundle';
 import { capabilitiesHandler } from './capabilities';
 import { create } from './create';
 import { conditionalDelete, remove } from './delete';
@@ -14,6 +15,9 @@ import { conditionalUpdate, update } from './update';
  */
 export const INTERACTIONS = [
   { name: 'capabilities', level: 'system', capability: null, handler: capabilitiesHandler((): readonly Interaction[] => INTERACTIONS), write: false },
+  // One endpoint, `POST [base]`, answers both; each row is a capability the server really has.
+  { name: 'transaction', level: 'system', capability: 'transaction', handler: batchOrTransaction, write: false },
+  { name: 'batch', level: 'system', capability: 'batch', handler: batchOrTransaction, write: false },
   { name: 'history-system', level: 'system', capability: 'history-system', handler: historySystem, write: false },
   { name: 'search-system', level: 'system', capability: 'search-system', handler: searchSystem, write: false },
   { name: 'search-compartment', level: 'instance', capability: null, handler: searchCompartment, write: false },

@@ -36,6 +36,8 @@ export interface FhirResult {
   location?: boolean;
   /** A human-readable outcome for `Prefer: return=OperationOutcome`. */
   message?: string;
+  /** The body already serialised (a batch or transaction response assembled from stored JSON). */
+  body?: string;
 }
 
 export type Handler = (deps: Deps, request: FhirRequest) => Promise<FhirResult>;

@@ -76,6 +76,15 @@ export interface WriteOptions {
   method?: WriteMethod;
 }
 
+export interface CreateOptions extends WriteOptions {
+  /**
+   * A fresh id the caller drew from the server's id source beforehand, because other resources
+   * in the same unit of work already point at it (a transaction's urn:uuid references). It must
+   * not name an existing resource, live or deleted: that is an error, never an overwrite.
+   */
+  id?: string;
+}
+
 /** Reads that see a consistent, committed state. */
 export interface StoreReader {
   /** The current version (live or tombstone), or undefined if the resource never existed. */
@@ -92,7 +101,7 @@ export interface StoreReader {
 /** Writes inside one atomic unit of work. Reads inside it see its own writes. */
 export interface UnitOfWork extends StoreReader {
   /** Stores a new resource under a fresh server-assigned id (any id in the body is ignored). */
-  create(resource: Resource, options?: WriteOptions): Promise<LiveVersion>;
+  create(resource: Resource, options?: CreateOptions): Promise<LiveVersion>;
   /** Stores the next version of resource.id, creating it when absent or deleted ("update as create"). */
   update(resource: Resource & { id: string }, options?: WriteOptions): Promise<{ version: LiveVersion; created: boolean }>;
   /** Writes a tombstone; returns undefined (and writes nothing) when there is no live resource. */

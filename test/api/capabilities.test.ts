@@ -22,7 +22,7 @@ describe('REST: capabilities (http.html#capabilities)', () => {
       ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread']);
     assert.equal(p?.conditionalDelete, 'single');
     assert.equal(p?.versioning, 'versioned-update');
-    assert.deepEqual(rest?.interaction?.map((i) => i.code), ['history-system', 'search-system']);
+    assert.deepEqual(rest?.interaction?.map((i) => i.code), ['transaction', 'batch', 'history-system', 'search-system']);
     const names = p?.searchParam?.map((s) => s.name) ?? [];
     for (const name of ['_id', '_lastUpdated', 'identifier', 'birthdate', 'name', 'general-practitioner']) assert.ok(names.includes(name), name);
     assert.equal(p?.searchParam?.find((s) => s.name === 'birthdate')?.type, 'date');

@@ -41,6 +41,18 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.equal(read?.method, 'POST');
     });
 
+    it('create with a caller-drawn id uses it, and never overwrites an existing or deleted resource', async () => {
+      const v = await store.transact((uow) => uow.create(patient(), { id: 'drawn-1' }));
+      assert.equal(v.id, 'drawn-1');
+      assert.equal(v.versionId, 1);
+      await assert.rejects(store.transact((uow) => uow.create(patient({ active: false }), { id: 'drawn-1' })), FhirError);
+      await remove('Patient', 'drawn-1');
+      await assert.rejects(store.transact((uow) => uow.create(patient({ active: false }), { id: 'drawn-1' })), FhirError);
+      const current = await store.read('Patient', 'drawn-1');
+      assert.equal(current?.deleted, true);
+      assert.equal(current?.versionId, 2);
+    });
+
     it('read of an unknown resource is undefined, also for another type with the same id', async () => {
       await create(patient());
       assert.equal(await store.read('Patient', 'nope'), undefined);

@@ -72,6 +72,8 @@ export function configure(db: Database.Database, synchronous: Synchronous, inMem
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   if (!inMemory) db.pragma('wal_autocheckpoint = 0');
+  // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
+  if (!inMemory) db.pragma('journal_size_limit = 67108864');
 }
 
 export function migrate(db: Database.Database): void {

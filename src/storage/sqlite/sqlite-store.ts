@@ -6,7 +6,7 @@ import { FhirError } from '../../fhir/errors';
 import type { SearchQuery } from '../../search/query';
 import { AsyncLock } from '../async-lock';
 import type {
-  HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoreDeps, StoredVersion, UnitOfWork,
+  CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoreDeps, StoredVersion, UnitOfWork,
   WriteMethod, WriteOptions,
 } from '../store';
 import { nextTimestampMs, stampMeta } from '../versioning';
@@ -24,6 +24,12 @@ export interface SqliteOptions {
   synchronous?: Synchronous;
   /** How often the WAL is folded back into the database, off the request path. */
   checkpointIntervalMs?: number;
+  /**
+   * Under unbroken write load the timer finds no quiet moment, so a commit that leaves the WAL
+   * larger than this checkpoints at once; otherwise the WAL (and every read through it) grows
+   * without bound.
+   */
+  walLimitBytes?: number;
 }
 
 export class SqliteStore implements ResourceStore {
@@ -38,11 +44,15 @@ export class SqliteStore implements ResourceStore {
   private readonly lock = new AsyncLock();
   private readonly inMemory: boolean;
   private checkpointTimer?: NodeJS.Timeout;
+  private readonly walFile?: string;
+  private readonly walLimitBytes: number;
 
   constructor(options: SqliteOptions, private readonly deps: StoreDeps) {
     this.inMemory = options.dataDir === ':memory:';
     const file = this.inMemory ? ':memory:' : path.join(options.dataDir, 'fhir.sqlite');
     if (!this.inMemory) fs.mkdirSync(options.dataDir, { recursive: true });
+    this.walFile = this.inMemory ? undefined : `${file}-wal`;
+    this.walLimitBytes = options.walLimitBytes ?? 64 * 1024 * 1024;
     this.writer = new Database(file);
     configure(this.writer, options.synchronous ?? 'NORMAL', this.inMemory);
     migrate(this.writer);
@@ -66,6 +76,13 @@ export class SqliteStore implements ResourceStore {
 
   private checkpoint(): void {
     if (!this.lock.busy) this.writer.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  private checkpointIfLarge(): void {
+    if (this.walFile === undefined) return;
+    let size = 0;
+    try { size = fs.statSync(this.walFile).size; } catch { return; }
+    if (size > this.walLimitBytes) this.writer.pragma('wal_checkpoint(PASSIVE)');
   }
 
   private readNow<T>(work: (r: SqliteReader) => T): Promise<T> {
@@ -118,6 +135,7 @@ export class SqliteStore implements ResourceStore {
       try {
         const result = await work(new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps));
         this.writer.exec('COMMIT');
+        this.checkpointIfLarge();
         return result;
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
@@ -161,9 +179,11 @@ class SqliteUnitOfWork implements UnitOfWork {
   }
   async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> { return this.r.referencing(targets, keys); }
 
-  async create(resource: Resource, options: WriteOptions = {}): Promise<LiveVersion> {
-    const id = this.deps.newId();
-    if (this.w.currentRow.get(resource.resourceType, id)) throw new FhirError('exception', 'Generated id collided');
+  async create(resource: Resource, options: CreateOptions = {}): Promise<LiveVersion> {
+    const id = options.id ?? this.deps.newId();
+    if (this.w.currentRow.get(resource.resourceType, id)) {
+      throw new FhirError('exception', `Refusing to create ${resource.resourceType}/${id}: the id is already taken`);
+    }
     return this.write(resource, id, options.method ?? 'POST').version;
   }
 

@@ -1,0 +1,51 @@
+import type { Deps } from '../deps';
+import { FhirError } from '../fhir/errors';
+import type { ReturnPreference } from '../http/preconditions';
+import type { StoreReader } from '../storage/store';
+import { dispatch, entryRequest, isWrite } from './dispatch';
+import { atEntry, entryPath, patchDocument, type EntryRequest, type ParsedEntry } from './entries';
+import { conditionalReferences, rewriteReferences } from './references';
+import { conditionalTargets } from './transaction';
+import { errorEntry, resultEntry } from './response';
+
+/**
+ * A batch (bundle.html#batch): every entry is its own interaction, run in order through the
+ * same handler as over HTTP, and answered with its own status; one entry failing never touches
+ * another. Entries may not point at each other (that needs a transaction), but conditional
+ * references (`Patient?identifier=…`) are resolved per entry.
+ */
+async function entryBody(deps: Deps, reader: StoreReader, entry: EntryRequest, base: string): Promise<unknown> {
+  if (entry.method === 'PATCH') return patchDocument(entry, deps.config.maxJsonDepth);
+  const resource = entry.resource;
+  if (resource === undefined || typeof resource !== 'object' || resource === null) return resource;
+  const targets = new Map<string, string>();
+  if (conditionalReferences(resource).size > 0) await conditionalTargets(reader, deps, base, [{ entry, resource }], targets);
+  try {
+    rewriteReferences(resource, `${entryPath(entry.index)}.resource`, targets);
+  } catch (err) {
+    if (err instanceof FhirError) err.issues[0].diagnostics += ' (entries of a batch cannot refer to each other; use a transaction)';
+    throw err;
+  }
+  return resource;
+}
+
+export async function runBatch(deps: Deps, parsed: ParsedEntry[], base: string, prefer: string | undefined, preference: ReturnPreference): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of parsed) {
+    if (!p.ok) { out.push(errorEntry(p.error)); continue; }
+    const entry = p.entry;
+    try {
+      const body = await entryBody(deps, deps.store, entry, base);
+      const result = await dispatch(deps, entry, entryRequest(entry, base, body, prefer));
+      out.push(resultEntry(result, { base, write: isWrite(entry), preference }));
+    } catch (err) {
+      if (err instanceof FhirError) {
+        out.push(errorEntry(atEntry(err, entry.index, entry.method, entry.url)));
+      } else {
+        deps.logger.error('batch entry failed unexpectedly', { entry: entry.index, error: err instanceof Error ? err.stack : String(err) });
+        out.push(errorEntry(new FhirError('exception', `${entryPath(entry.index)}: internal error while processing this entry`)));
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+import { STATUS_CODES } from 'node:http';
+import { etag } from '../fhir/etag';
+import { FhirError } from '../fhir/errors';
+import { informational, operationOutcome } from '../fhir/operation-outcome';
+import type { ReturnPreference } from '../http/preconditions';
+import type { FhirResult } from '../interactions/types';
+
+/**
+ * Entries of a batch-response or transaction-response (bundle.html#transaction-response), kept
+ * as JSON text: stored resources are spliced in from the text the store already holds, so a
+ * large transaction's answer is not parsed and serialised once more.
+ */
+export function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+}
+
+function resourceText(result: FhirResult): string | undefined {
+  if (result.resource) return JSON.stringify(result.resource);
+  const v = result.version;
+  if (!v || v.deleted) return undefined;
+  return v.json ?? (v.resource ? JSON.stringify(v.resource) : undefined);
+}
+
+/** One response entry. Writes honour `Prefer: return=` per entry; reads always carry what they read. */
+export function resultEntry(result: FhirResult, options: { base: string; write: boolean; preference: ReturnPreference }): string {
+  const v = result.version;
+  const response: Record<string, unknown> = { status: statusLine(result.status) };
+  if (v && result.location) response.location = `${v.type}/${v.id}/_history/${v.versionId}`;
+  if (v) {
+    response.etag = etag(v.versionId);
+    response.lastModified = v.lastUpdated;
+  }
+  const parts: string[] = [];
+  if (v && !v.deleted) parts.push(`"fullUrl":${JSON.stringify(`${options.base}/${v.type}/${v.id}`)}`);
+  if (result.status !== 304) {
+    if (!options.write || options.preference === 'representation') {
+      const text = resourceText(result);
+      if (text !== undefined) parts.push(`"resource":${text}`);
+    } else if (options.preference === 'OperationOutcome') {
+      response.outcome = informational(result.message ?? 'Done');
+    }
+  }
+  parts.push(`"response":${JSON.stringify(response)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** A failed batch entry: its status and an OperationOutcome saying why. */
+export function errorEntry(err: FhirError): string {
+  return JSON.stringify({ response: { status: statusLine(err.status), outcome: operationOutcome(err.issues) } });
+}
+
+export function responseBundle(type: 'batch-response' | 'transaction-response', entries: string[], id: string, timestamp: string): string {
+  return `{"resourceType":"Bundle","id":${JSON.stringify(id)},"type":"${type}","timestamp":"${timestamp}","entry":[${entries.join(',')}]}`;
+}
