@@ -6,11 +6,11 @@
  * round so machine noise hits them alike; medians across rounds are printed.
  */
 import autocannon from 'autocannon';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, median, startServer, waitFor } from './lib/bench-util';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -36,24 +36,6 @@ const patient = (n: number) => ({
   contact: [{ relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0131', code: 'N' }] }], name: { family: 'Sharma', given: ['Ravi'] }, telecom: [{ system: 'phone', value: '+91-98200-54321' }] }],
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    }).on('error', reject);
-  });
-}
-
-async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 interface Stats { rps: number; p50: number; p99: number; bad: number }
 
 async function load(url: string, connections: number, requests: autocannon.Request[]): Promise<Stats> {
@@ -61,19 +43,14 @@ async function load(url: string, connections: number, requests: autocannon.Reque
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors + r.timeouts };
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const cleanup = (): void => { for (const c of children) c.kill('SIGKILL'); };
   process.on('exit', cleanup);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-crud-'));
-  const fhirPort = await freePort();
-  children.push(spawn(process.execPath, [path.join(__dirname, '../src/main.js')], {
-    env: { ...process.env, PORT: String(fhirPort), DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, stdio: 'inherit',
-  }));
-  const fhir = `http://127.0.0.1:${fhirPort}`;
-  await waitFor(`${fhir}/readyz`);
+  const server = await startServer(dataDir);
+  children.push(server.child);
+  const fhir = server.url;
 
   const ids: string[] = [];
   for (let i = 0; i < POOL; i++) {

@@ -86,7 +86,9 @@ export function compileExpression(expression: string): CompiledExpression {
  */
 export function compileRelative(expression: string, basePath: string): Extractor {
   const parts = expression.split(/\s\|\s/).map((p) => p.trim());
-  if (parts.every((p) => /^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*$/.test(p))) return walker(parts.map((p) => p.split('.')));
+  // `value.ofType(Quantity)` is a walk too (to `valueQuantity`), relative to a placeholder root.
+  const segments = parts.map((p) => (/^[a-z]/.test(p) ? simpleSegments(`Base.${p}`) : undefined));
+  if (segments.every((s): s is string[] => s !== undefined && s.length > 0)) return walker(segments);
   const compiled = fhirpath.compile({ base: basePath, expression }, r4Model);
   return (value) => compiled(value as never) as unknown[];
 }

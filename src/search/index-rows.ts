@@ -26,6 +26,20 @@ export function emptyRows(): IndexRows {
   return { token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] };
 }
 
+export function rowCount(rows: IndexRows): number {
+  return rows.token.length + rows.string.length + rows.date.length + rows.number.length + rows.quantity.length + rows.reference.length + rows.uri.length;
+}
+
+export function appendRows(into: IndexRows, from: IndexRows): void {
+  into.token.push(...from.token);
+  into.string.push(...from.string);
+  into.date.push(...from.date);
+  into.number.push(...from.number);
+  into.quantity.push(...from.quantity);
+  into.reference.push(...from.reference);
+  into.uri.push(...from.uri);
+}
+
 /** Earliest and latest representable instants, for open-ended periods. */
 export const MIN_MS = -8.64e15;
 export const MAX_MS = 8.64e15;

@@ -14,7 +14,7 @@ import { HistoryQueries } from './history';
 import { IndexWriter, SearchKeys } from './index-writer';
 import { SqliteReader, toVersion } from './reader';
 import { configure, migrate, type Synchronous } from './schema';
-import { writeStatements, type WriteStatements } from './statements';
+import { writeStatements, type CurrentRow, type WriteStatements } from './statements';
 
 export { toVersion };
 
@@ -181,16 +181,15 @@ class SqliteUnitOfWork implements UnitOfWork {
 
   async create(resource: Resource, options: CreateOptions = {}): Promise<LiveVersion> {
     const id = options.id ?? this.deps.newId();
-    if (this.w.currentRow.get(resource.resourceType, id)) {
-      throw new FhirError('exception', `Refusing to create ${resource.resourceType}/${id}: the id is already taken`);
-    }
-    return this.write(resource, id, options.method ?? 'POST').version;
+    const current = this.w.currentRow.get(resource.resourceType, id);
+    if (current) throw new FhirError('exception', `Refusing to create ${resource.resourceType}/${id}: the id is already taken`);
+    return this.write(resource, id, options.method ?? 'POST', current).version;
   }
 
   async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<{ version: LiveVersion; created: boolean }> {
     const current = this.w.currentRow.get(resource.resourceType, resource.id);
     checkExpected(resource.resourceType, resource.id, current?.version, options.expectedVersion);
-    return this.write(resource, resource.id, options.method ?? 'PUT');
+    return this.write(resource, resource.id, options.method ?? 'PUT', current);
   }
 
   async delete(type: string, id: string, options: WriteOptions = {}): Promise<StoredVersion | undefined> {
@@ -211,14 +210,14 @@ class SqliteUnitOfWork implements UnitOfWork {
     return nextTimestampMs(this.deps.now().getTime(), previous);
   }
 
-  private write(resource: Resource, id: string, method: WriteMethod): { version: LiveVersion; created: boolean } {
+  /** `current` is the resource's row as the caller just read it in this unit of work (undefined: new). */
+  private write(resource: Resource, id: string, method: WriteMethod, current: CurrentRow | undefined): { version: LiveVersion; created: boolean } {
     const type = resource.resourceType;
-    let current = this.w.currentRow.get(type, id);
     const created = !current || current.deleted === 1;
     const ms = this.timestamp(current);
     if (!current) {
-      this.w.insertResource.run(type, id);
-      current = this.w.currentRow.get(type, id) as NonNullable<typeof current>;
+      const { pk } = this.w.insertResource.get(type, id) as { pk: number };
+      current = { pk, version: 0, deleted: 0, current_vid: 0 };
     } else {
       this.w.supersede.run(ms, current.current_vid);
       this.index.remove(current.pk);

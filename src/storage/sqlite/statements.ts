@@ -39,8 +39,8 @@ export function writeStatements(db: Database.Database) {
     currentRow: db.prepare<[string, string], CurrentRow>(
       'SELECT pk, version, deleted, current_vid FROM resource WHERE type = ? AND id = ?'),
     writtenMs: db.prepare<[number], { written_ms: number }>('SELECT written_ms FROM resource_version WHERE vid = ?'),
-    insertResource: db.prepare<[string, string]>(
-      'INSERT INTO resource (type, id, version, deleted, current_vid) VALUES (?, ?, 0, 0, 0)'),
+    insertResource: db.prepare<[string, string], { pk: number }>(
+      'INSERT INTO resource (type, id, version, deleted, current_vid) VALUES (?, ?, 0, 0, 0) RETURNING pk'),
     insertVersion: db.prepare<[number, string, number, string, number, number, string | null]>(
       `INSERT INTO resource_version (pk, type, version, method, written_ms, deleted, content)
        VALUES (?, ?, ?, ?, ?, ?, ?)`),
