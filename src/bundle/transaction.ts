@@ -8,6 +8,7 @@ import { expectedVersion, validResource } from '../interactions/write-support';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { SearchQuery } from '../search/query';
 import type { LiveVersion, StoreReader, UnitOfWork } from '../storage/store';
+import { checkDocument, isDocument, refuseDocumentChange, storeDocumentEntries } from './document';
 import { atEntry, entryPath, patchDocument, type EntryRequest } from './entries';
 import { conditionalReferences, rewriteReferences } from './references';
 
@@ -84,6 +85,10 @@ export function prepare(deps: Deps, entry: EntryRequest, base: string): Prepared
     p.expected = expectedVersion(entry.ifMatch);
     if (kind === 'create' || kind === 'update') {
       p.resource = validResource(deps, entry.resource, { expectedType: type, expectedId: id });
+      if (isDocument(p.resource)) {
+        if (kind === 'update') throw new FhirError('not-supported', 'A document Bundle is stored with POST, not PUT', { status: 405 });
+        checkDocument(p.resource);
+      }
     } else if (kind === 'patch') {
       p.ops = operations(patchDocument(entry, deps.config.maxJsonDepth));
     }
@@ -143,11 +148,12 @@ export async function conditionalTargets(
 }
 
 function rewrite(p: Settled, targets: Map<string, string>): void {
-  if (!p.resource) return;
+  // A document's references are its own, resolved inside it; it is stored exactly as signed.
+  if (!p.resource || isDocument(p.resource)) return;
   guard(p.entry, () => rewriteReferences(p.resource, `${entryPath(p.entry.index)}.resource`, targets));
 }
 
-async function write(deps: Deps, uow: UnitOfWork, s: Settled): Promise<FhirResult> {
+async function write(deps: Deps, uow: UnitOfWork, s: Settled, base: string): Promise<FhirResult> {
   const what = s.target ? `${s.target.type}/${s.target.id}` : s.type;
   switch (s.kind) {
     case 'delete': {
@@ -157,10 +163,12 @@ async function write(deps: Deps, uow: UnitOfWork, s: Settled): Promise<FhirResul
     case 'create': {
       if (s.existing) return { status: 200, version: s.existing, message: `${s.type}/${s.existing.id} already matches; nothing was created` };
       const version = await uow.create(s.resource as Resource, { id: s.target?.id, method: 'POST' });
+      if (isDocument(s.resource)) await storeDocumentEntries(deps, uow, version, base);
       return { status: 201, version, location: true, message: `Created ${what}` };
     }
     case 'update': {
       const resource = { ...(s.resource as Resource), id: s.target?.id as string };
+      await refuseDocumentChange(uow, resource.resourceType, resource.id);
       if (s.entry.ifNoneMatch !== undefined) {
         const current = await uow.read(resource.resourceType, resource.id);
         if (s.entry.ifNoneMatch.trim() === '*' && current && !current.deleted) {
@@ -204,6 +212,6 @@ export async function runTransaction(deps: Deps, uow: UnitOfWork, prepared: Prep
 
   const results = new Map<number, FhirResult>();
   const order = settled.filter((s) => s.kind !== 'read').sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.entry.index - b.entry.index);
-  for (const s of order) results.set(s.entry.index, await guardAsync(s.entry, () => write(deps, uow, s)));
+  for (const s of order) results.set(s.entry.index, await guardAsync(s.entry, () => write(deps, uow, s, base)));
   return results;
 }

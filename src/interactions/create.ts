@@ -1,3 +1,4 @@
+import { checkDocument, isDocument, storeDocumentEntries } from '../bundle/document';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Handler } from './types';
 import { requireType, validResource } from './write-support';
@@ -6,6 +7,8 @@ import { requireType, validResource } from './write-support';
 export const create: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const resource = validResource(deps, request.body, { expectedType: type });
+  const document = isDocument(resource);
+  if (document) checkDocument(resource);
   const condition = request.headers.ifNoneExist;
   const criteria = condition === undefined ? undefined : conditionalQuery(deps.search, type, queryFromHeader(condition, type), request.base);
   return deps.store.transact(async (uow) => {
@@ -17,6 +20,7 @@ export const create: Handler = async (deps, request) => {
       }
     }
     const version = await uow.create(resource);
+    if (document) await storeDocumentEntries(deps, uow, version, request.base);
     return { status: 201, version, location: true, message: `Created ${type}/${version.id}` };
   });
 };

@@ -1,5 +1,6 @@
 import { applyPatch, validate as validatePatch, type Operation } from 'fast-json-patch';
 import type { Resource } from 'fhir/r4';
+import { refuseDocumentChange } from '../bundle/document';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
 import { FORBIDDEN_KEYS } from '../json/safe-json';
@@ -54,6 +55,7 @@ function patched(current: Resource, ops: Operation[]): unknown {
 export async function patchOne(deps: Deps, uow: UnitOfWork, type: string, id: string, ops: Operation[], ifMatch?: string): Promise<FhirResult> {
   const current = await uow.read(type, id);
   if (!current) throw new FhirError('not-found', `${type}/${id} is not known`);
+  await refuseDocumentChange(uow, type, id);
   if (current.deleted || !current.resource) throw new FhirError('deleted', `${type}/${id} was deleted`);
   const expected = expectedVersion(ifMatch);
   if (expected !== undefined && expected !== current.versionId) {

@@ -1,5 +1,6 @@
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../fhir/errors';
+import { isDocument, refuseDocumentChange } from '../bundle/document';
 import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType, validResource } from './write-support';
@@ -11,13 +12,22 @@ function result(version: FhirResult['version'] & object, created: boolean): Fhir
     : { status: 200, version, location: true, message: `Updated ${what} to version ${version.versionId}` };
 }
 
+/** Documents enter by POST only, where they are checked and their entries made findable. */
+function refuseNewDocument(resource: Resource): void {
+  if (isDocument(resource)) {
+    throw new FhirError('not-supported', 'A document Bundle is stored with POST [base]/Bundle, not PUT', { status: 405 });
+  }
+}
+
 /** update, including update-as-create with a client-chosen id (http.html#update). */
 export const update: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const id = requireId(request.id);
   const resource = validResource(deps, request.body, { expectedType: type, expectedId: id }) as Resource & { id: string };
   const expected = expectedVersion(request.headers.ifMatch);
+  refuseNewDocument(resource);
   return deps.store.transact(async (uow) => {
+    await refuseDocumentChange(uow, type, id);
     const { version, created } = await uow.update(resource, { expectedVersion: expected });
     return result(version, created);
   });
@@ -29,6 +39,7 @@ export const conditionalUpdate: Handler = async (deps, request) => {
   const criteria = conditionalQuery(deps.search, type, request.query, request.base);
   const resource = validResource(deps, request.body, { expectedType: type });
   const expected = expectedVersion(request.headers.ifMatch);
+  refuseNewDocument(resource);
   return deps.store.transact(async (uow) => {
     const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
@@ -37,6 +48,7 @@ export const conditionalUpdate: Handler = async (deps, request) => {
         throw new FhirError('invalid', `The body's id '${resource.id}' differs from the matching ${type}/${found.match.id}`,
           { expression: [`${type}.id`] });
       }
+      await refuseDocumentChange(uow, type, found.match.id);
       const { version } = await uow.update({ ...resource, id: found.match.id }, { expectedVersion: expected });
       return result(version, false);
     }

@@ -1,0 +1,111 @@
+import type { Bundle, Resource } from 'fhir/r4';
+import type { Deps } from '../deps';
+import { FhirError, type Issue } from '../fhir/errors';
+import { conditionalQuery, findMatch } from '../storage/conditional';
+import type { LiveVersion, UnitOfWork } from '../storage/store';
+import { rewriteReferences } from './references';
+
+/**
+ * FHIR documents (documents.html, bundle.html#document): an ABDM health record such as an
+ * OPConsultRecord or a DiagnosticReportRecord arrives as a Bundle of type `document` whose first
+ * entry is a Composition. The Bundle is a signed, attested unit, so it is stored exactly as
+ * sent and never rewritten. To make its contents findable, each entry is also stored as a
+ * resource of its own (server-assigned id, references pointing at those copies, `meta.source`
+ * naming the document, so `DiagnosticReport?_source=Bundle/{id}` lists what came from it).
+ * Patients, practitioners and organisations that a stored resource already carries by the same
+ * identifier (ABHA number, HPR id, HFR id) are linked to, not copied again.
+ */
+
+export function isDocument(body: unknown): body is Bundle & { type: 'document' } {
+  return typeof body === 'object' && body !== null && (body as Bundle).resourceType === 'Bundle' && (body as Bundle).type === 'document';
+}
+
+/** Every `reference` in `root` with the FHIRPath of where it sits. */
+function referencesIn(root: unknown, path: string, out: { reference: string; path: string }[]): void {
+  if (Array.isArray(root)) { root.forEach((v, i) => referencesIn(v, `${path}[${i}]`, out)); return; }
+  if (typeof root !== 'object' || root === null) return;
+  for (const [key, value] of Object.entries(root)) {
+    if (key === 'reference' && typeof value === 'string') out.push({ reference: value, path: `${path}.reference` });
+    else if (key !== 'contained') referencesIn(value, `${path}.${key}`, out);
+  }
+}
+
+/** The document rules (bundle.html#document, invariants bdl-9, bdl-10, bdl-11, bdl-7). */
+export function checkDocument(bundle: Bundle): void {
+  const issues: Issue[] = [];
+  const problem = (diagnostics: string, expression: string, code: Issue['code'] = 'invariant'): void => {
+    issues.push({ severity: 'error', code, diagnostics, expression: [expression] });
+  };
+  if (!bundle.identifier?.system || !bundle.identifier.value) problem('A document needs Bundle.identifier with system and value (bdl-9)', 'Bundle.identifier', 'required');
+  if (!bundle.timestamp) problem('A document needs Bundle.timestamp (bdl-10)', 'Bundle.timestamp', 'required');
+  const entries = bundle.entry ?? [];
+  if (entries[0]?.resource?.resourceType !== 'Composition') problem('The first entry of a document must be a Composition (bdl-11)', 'Bundle.entry[0].resource');
+  const fullUrls = new Set<string>();
+  const local = new Set<string>();
+  entries.forEach((e, i) => {
+    if (!e.fullUrl) problem('Every entry of a document needs a fullUrl', `Bundle.entry[${i}].fullUrl`, 'required');
+    else if (fullUrls.has(e.fullUrl)) problem(`fullUrl '${e.fullUrl}' appears twice (bdl-7)`, `Bundle.entry[${i}].fullUrl`);
+    else fullUrls.add(e.fullUrl);
+    if (!e.resource) problem('Every entry of a document carries a resource', `Bundle.entry[${i}].resource`, 'required');
+    else if (e.resource.id) local.add(`${e.resource.resourceType}/${e.resource.id}`);
+    if (e.request || e.response) problem('Entries of a document have no request or response', `Bundle.entry[${i}]`);
+  });
+  entries.forEach((e, i) => {
+    const found: { reference: string; path: string }[] = [];
+    referencesIn(e.resource, `Bundle.entry[${i}].resource`, found);
+    for (const { reference, path } of found) {
+      if (reference.startsWith('#') || fullUrls.has(reference) || local.has(reference)) continue;
+      problem(`The reference '${reference.slice(0, 200)}' does not resolve inside the document; a document must carry what it refers to`, path, 'invalid');
+    }
+  });
+  if (issues.length > 0) throw FhirError.of(issues);
+}
+
+/** A stored document is immutable: a correction is a new document (documents.html#content). */
+export async function refuseDocumentChange(uow: UnitOfWork, type: string, id: string): Promise<void> {
+  if (type !== 'Bundle') return;
+  const current = await uow.read(type, id);
+  if (current && !current.deleted && isDocument(current.resource)) {
+    throw new FhirError('conflict', `Bundle/${id} is a document and cannot be changed; send the corrected document as a new Bundle`, { status: 409 });
+  }
+}
+
+/** Types whose entries are matched to existing records by identifier instead of being copied. */
+const SHARED_BY_IDENTIFIER = new Set(['Patient', 'Practitioner', 'Organization']);
+
+async function existingByIdentifier(deps: Deps, uow: UnitOfWork, resource: Resource, base: string): Promise<LiveVersion | undefined> {
+  if (!SHARED_BY_IDENTIFIER.has(resource.resourceType)) return undefined;
+  const identifiers = (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? [];
+  const id = identifiers.find((i) => i.system && i.value);
+  if (!id) return undefined;
+  const value = `${id.system}|${id.value}`.replace(/[,$\\]/g, (c) => `\\${c}`);
+  const found = await findMatch(uow, conditionalQuery(deps.search, resource.resourceType, new URLSearchParams({ identifier: value }), base));
+  return found.kind === 'one' ? found.match : undefined;
+}
+
+/**
+ * Stores each entry of the stored document `doc` as a findable resource, inside the document's
+ * own unit of work: the document and its searchable contents are kept together or not at all.
+ */
+export async function storeDocumentEntries(deps: Deps, uow: UnitOfWork, doc: LiveVersion, base: string): Promise<void> {
+  const bundle = doc.resource as Bundle;
+  const source = `${base}/Bundle/${doc.id}`;
+  const targets = new Map<string, string>();
+  const plan: { resource: Resource; id: string; index: number }[] = [];
+  for (const [index, entry] of (bundle.entry ?? []).entries()) {
+    const original = entry.resource as Resource;
+    const existing = await existingByIdentifier(deps, uow, original, base);
+    const id = existing?.id ?? deps.ids.newId();
+    const to = `${original.resourceType}/${id}`;
+    if (entry.fullUrl) targets.set(entry.fullUrl, to);
+    if (original.id) targets.set(`${original.resourceType}/${original.id}`, to);
+    if (!existing) plan.push({ resource: structuredClone(original), id, index });
+  }
+  for (const { resource, id, index } of plan) {
+    rewriteReferences(resource, `Bundle.entry[${index}].resource`, targets);
+    const copy = { ...resource, id, meta: { ...resource.meta, source } } as Resource;
+    delete copy.meta?.versionId;
+    delete copy.meta?.lastUpdated;
+    await uow.create(copy, { id, method: 'POST' });
+  }
+}
