@@ -78,4 +78,44 @@ describe('process: SIGKILL during a stream of writes', function () {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
   });
+
+  it('a transaction cut off by SIGKILL leaves nothing; transactions acknowledged before it stay whole', async () => {
+    const size = 3000;
+    const transaction = (tag: string): string => JSON.stringify({
+      resourceType: 'Bundle', type: 'transaction',
+      entry: [
+        { fullUrl: `urn:uuid:p-${tag}`, resource: { resourceType: 'Patient', meta: { tag: [{ system: 'urn:tx', code: tag }] } }, request: { method: 'POST', url: 'Patient' } },
+        ...Array.from({ length: size - 1 }, (_, i) => ({
+          fullUrl: `urn:uuid:o-${tag}-${i}`,
+          resource: { resourceType: 'Observation', meta: { tag: [{ system: 'urn:tx', code: tag }] }, status: 'final', code: { text: `obs ${i}` }, subject: { reference: `urn:uuid:p-${tag}` } },
+          request: { method: 'POST', url: 'Observation' },
+        })),
+      ],
+    });
+    const count = async (base: string, tag: string): Promise<number> => {
+      let total = 0;
+      for (const type of ['Patient', 'Observation']) total += ((await (await fetch(`${base}/${type}?_tag=urn:tx|${tag}&_summary=count`)).json()) as Bundle).total ?? 0;
+      return total;
+    };
+    fs.rmSync(dir, { recursive: true, force: true });
+    server = await startServer({ DATA_DIR: dir });
+    const post = (tag: string) => fetch(`${server?.base}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: transaction(tag) });
+    const started = Date.now();
+    assert.equal((await post('A')).status, 200);
+    const took = Date.now() - started;
+
+    let answered = false;
+    const cut = post('B').then(() => { answered = true; }, () => undefined);
+    await new Promise((r) => setTimeout(r, took / 2));
+    server.child.kill('SIGKILL');
+    await server.exited;
+    await cut;
+    assert.equal(answered, false, 'the server answered before it was killed; the test needs a larger transaction');
+
+    server = await startServer({ DATA_DIR: dir });
+    assert.equal(await count(server.base, 'A'), size, 'the acknowledged transaction is whole');
+    assert.equal(await count(server.base, 'B'), 0, 'nothing of the cut-off transaction is visible');
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+  });
 });
