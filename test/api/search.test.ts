@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { api, assertOutcome, FHIR_JSON } from '../helpers/api';
+import { TestClock } from '../helpers/clock';
 
 const ABHA = 'https://healthid.abdm.gov.in';
 const LOINC = 'http://loinc.org';
@@ -206,5 +207,54 @@ describe('search (search.html)', function () {
     assertOutcome(await t.http.get('/fhir/Patient?colour=blue').set('Prefer', 'handling=strict'), 400, 'not-supported', /colour/);
     assertOutcome(await t.http.get('/fhir/Patient?family:sounds-like=khan'), 400, 'not-supported');
     assertOutcome(await t.http.get('/fhir?_type=Nope'), 400, 'invalid');
+  });
+});
+
+describe('search: the parameters every resource has (search.html#all)', () => {
+  let t: ReturnType<typeof api>;
+  const clock = new TestClock(Date.UTC(2026, 2, 1, 4, 30, 0));
+  before(async function () {
+    this.timeout(30_000);
+    t = api({ clock });
+    const put = async (r: Record<string, unknown>): Promise<void> => {
+      const res = await t.http.put(`/fhir/Patient/${r.id as string}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', ...r });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    };
+    await put({ id: 'tagged', meta: { tag: [{ system: 'http://example.in/tags', code: 'camp-2026' }], profile: ['https://nrces.in/ndhm/fhir/r4/StructureDefinition/Patient'], source: 'https://hip.example.in/emr' } });
+    clock.advance(24 * 3600_000); // 2026-03-02T04:30Z = 10:00 in India
+    await put({ id: 'secured', meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] } });
+    clock.advance(24 * 3600_000);
+    await put({ id: 'plain' });
+  });
+  after(() => t.close());
+
+  const ids = async (query: string): Promise<string[]> => {
+    const res = await t.http.get(`/fhir/Patient?${query}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return ((res.body as Bundle).entry ?? []).map((e) => e.resource?.id as string).sort();
+  };
+
+  it('_tag, _security and _profile are tokens and uris on meta', async () => {
+    assert.deepEqual(await ids('_tag=http://example.in/tags|camp-2026'), ['tagged']);
+    assert.deepEqual(await ids('_tag=camp-2026'), ['tagged']);
+    assert.deepEqual(await ids('_tag:not=camp-2026'), ['plain', 'secured']);
+    assert.deepEqual(await ids('_security=http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R'), ['secured']);
+    assert.deepEqual(await ids('_profile=https://nrces.in/ndhm/fhir/r4/StructureDefinition/Patient'), ['tagged']);
+    assert.deepEqual(await ids('_profile:below=https://nrces.in/ndhm/fhir/r4'), ['tagged']);
+    assert.deepEqual(await ids('_tag:missing=true'), ['plain', 'secured']);
+  });
+
+  it('_source matches meta.source', async () => {
+    assert.deepEqual(await ids('_source=https://hip.example.in/emr'), ['tagged']);
+    assert.deepEqual(await ids('_source=https://hip.example.in/other'), []);
+  });
+
+  it('_lastUpdated: the day in India (+05:30), prefixes, and sorting by it', async () => {
+    assert.deepEqual(await ids('_lastUpdated=2026-03-02T10:00:00%2B05:30'), ['secured']);
+    assert.deepEqual(await ids('_lastUpdated=ge2026-03-02'), ['plain', 'secured']);
+    assert.deepEqual(await ids('_lastUpdated=lt2026-03-02T00:00:00Z'), ['tagged']);
+    assert.deepEqual(await ids('_lastUpdated=ap2026-03-03'), ['plain']);
+    const sorted = await t.http.get('/fhir/Patient?_sort=-_lastUpdated');
+    assert.deepEqual((sorted.body as Bundle).entry?.map((e) => e.resource?.id), ['plain', 'secured', 'tagged']);
   });
 });
