@@ -8,6 +8,7 @@ import { operationOutcome } from '../fhir/operation-outcome';
 import { parseSearch, type ParsedSearch } from '../search/parse';
 import type { Condition, IncludeSpec } from '../search/query';
 import { shapeResource } from '../search/shape';
+import { resolveValueSets } from '../search/valuesets';
 import type { LiveVersion, ResourceKey } from '../storage/store';
 import type { FhirRequest, FhirResult, Handler } from './types';
 import { requireId, requireType } from './write-support';
@@ -64,6 +65,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
     strict: strict(request), defaultCount: deps.config.defaultPageSize, maxCount: deps.config.maxPageSize, base: request.base,
   });
   parsed.query.where.push(...extra);
+  parsed.query.where = await resolveValueSets(deps.store, parsed.query.where);
   const page = await deps.store.search(parsed.query);
   const shape = { summary: parsed.summary, elements: parsed.elements };
   const entry = (v: LiveVersion, mode: 'match' | 'include'): BundleEntry => ({

@@ -33,7 +33,7 @@ export interface ParsedSearch {
 
 const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_format', '_pretty', '_type']);
 const MODIFIERS: Record<string, readonly string[]> = {
-  token: ['not', 'text', 'of-type', 'missing'],
+  token: ['not', 'text', 'of-type', 'in', 'not-in', 'missing'],
   string: ['exact', 'contains', 'missing'],
   date: ['missing'], number: ['missing'], quantity: ['missing'], composite: ['missing'],
   reference: ['identifier', 'missing'],
@@ -88,6 +88,10 @@ class Parser {
     switch (def.type) {
       case 'token':
         if (modifier === 'text') return { kind: 'token-text', key, values: list.map(normalizeString) };
+        if (modifier === 'in' || modifier === 'not-in') {
+          const sets = list.map((valueSet): Condition => ({ kind: 'token-in', key, valueSet, not: modifier === 'not-in' }));
+          return sets.length === 1 ? sets[0] : { kind: 'or', any: sets }; // comma is OR, as for every value list
+        }
         if (modifier === 'of-type') {
           return { kind: 'token', key: `${key}:of-type`, values: list.map((v) => {
             const [system, code, val] = splitEscaped(v, '|');

@@ -16,6 +16,8 @@ export type Condition =
   | { kind: 'id'; values: string[]; not?: boolean }
   | { kind: 'token'; key: string; values: TokenValue[]; not?: boolean }
   | { kind: 'token-text'; key: string; values: string[] }
+  /** `:in`/`:not-in` a ValueSet (by canonical URL); replaced by a token condition before planning. */
+  | { kind: 'token-in'; key: string; valueSet: string; not: boolean }
   | { kind: 'string'; key: string; match: 'starts' | 'exact' | 'contains'; values: string[] }
   | { kind: 'date'; key: string; values: Ranged[] }
   | { kind: 'number'; key: string; values: Ranged[] }

@@ -2,6 +2,7 @@ import { FhirError } from '../fhir/errors';
 import { parseSearch } from '../search/parse';
 import type { SearchParameters } from '../search/parameters';
 import type { SearchQuery } from '../search/query';
+import { resolveValueSets } from '../search/valuesets';
 import type { LiveVersion, StoreReader } from './store';
 
 /**
@@ -29,7 +30,7 @@ export function queryFromHeader(header: string, type: string): URLSearchParams {
 export type MatchOutcome = { kind: 'none' } | { kind: 'one'; match: LiveVersion } | { kind: 'many' };
 
 export async function findMatch(reader: StoreReader, query: SearchQuery): Promise<MatchOutcome> {
-  const page = await reader.search(query);
+  const page = await reader.search({ ...query, where: await resolveValueSets(reader, query.where) });
   if (page.versions.length === 0) return { kind: 'none' };
   if (page.versions.length === 1 && !page.hasMore) return { kind: 'one', match: page.versions[0] };
   return { kind: 'many' };

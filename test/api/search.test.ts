@@ -258,3 +258,74 @@ describe('search: the parameters every resource has (search.html#all)', () => {
     assert.deepEqual((sorted.body as Bundle).entry?.map((e) => e.resource?.id), ['plain', 'secured', 'tagged']);
   });
 });
+
+describe('search: token :in and :not-in against ValueSets the server holds (search.html#token)', () => {
+  let t: ReturnType<typeof api>;
+  const CS = 'http://example.in/fhir/CodeSystem/tests';
+  before(async function () {
+    this.timeout(30_000);
+    t = api();
+    const put = async (r: Record<string, unknown>): Promise<void> => {
+      const res = await t.http.put(`/fhir/${r.resourceType as string}/${r.id as string}`).set('Content-Type', FHIR_JSON).send(r);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    };
+    await put({ resourceType: 'CodeSystem', id: 'tests', url: CS, status: 'active', content: 'complete', concept: [
+      { code: 'blood', concept: [{ code: 'cbc', concept: [{ code: 'hb' }, { code: 'wbc' }] }, { code: 'sugar' }] },
+      { code: 'urine' },
+    ] });
+    const vs = (id: string, extra: Record<string, unknown>) => put({ resourceType: 'ValueSet', id, url: `http://example.in/fhir/ValueSet/${id}`, status: 'active', ...extra });
+    await vs('listed', { compose: { include: [{ system: LOINC, concept: [{ code: '718-7' }, { code: '2345-7' }] }] } });
+    await vs('whole', { compose: { include: [{ system: CS }] } });
+    await vs('cbc', { compose: { include: [{ system: CS, filter: [{ property: 'concept', op: 'is-a', value: 'cbc' }] }] } });
+    await vs('blood-not-cbc', { compose: { include: [{ system: CS, filter: [{ property: 'concept', op: 'descendent-of', value: 'blood' }] }], exclude: [{ system: CS, concept: [{ code: 'cbc' }, { code: 'hb' }] }] } });
+    await vs('nested', { compose: { include: [{ valueSet: ['http://example.in/fhir/ValueSet/listed'] }] } });
+    await vs('expanded', { expansion: { timestamp: '2026-01-01T00:00:00Z', contains: [{ system: LOINC, code: '718-7' }] } });
+    await vs('snomed-filter', { compose: { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '404684003' }] }] } });
+    const obs = (id: string, system: string, code: string) => put({ resourceType: 'Observation', id, status: 'final', code: { coding: [{ system, code }] } });
+    await obs('o-hb', CS, 'hb');
+    await obs('o-sugar', CS, 'sugar');
+    await obs('o-urine', CS, 'urine');
+    await obs('o-loinc-hb', LOINC, '718-7');
+    await obs('o-loinc-glucose', LOINC, '2345-7');
+    await obs('o-loinc-other', LOINC, '1234-5');
+  });
+  after(() => t.close());
+
+  const ids = async (query: string): Promise<string[]> => {
+    const res = await t.http.get(`/fhir/Observation?${query}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return ((res.body as Bundle).entry ?? []).map((e) => e.resource?.id as string).sort();
+  };
+  const VS = 'http://example.in/fhir/ValueSet';
+
+  it('enumerated codes, a whole code system, is-a and descendent-of filters with exclusions', async () => {
+    assert.deepEqual(await ids(`code:in=${VS}/listed`), ['o-loinc-glucose', 'o-loinc-hb']);
+    assert.deepEqual(await ids(`code:in=${VS}/whole`), ['o-hb', 'o-sugar', 'o-urine']);
+    assert.deepEqual(await ids(`code:in=${VS}/cbc`), ['o-hb']);
+    assert.deepEqual(await ids(`code:in=${VS}/blood-not-cbc`), ['o-sugar']);
+  });
+
+  it('nested ValueSets, stored expansions, references by id, and comma as OR', async () => {
+    assert.deepEqual(await ids(`code:in=${VS}/nested`), ['o-loinc-glucose', 'o-loinc-hb']);
+    assert.deepEqual(await ids(`code:in=${VS}/expanded`), ['o-loinc-hb']);
+    assert.deepEqual(await ids('code:in=ValueSet/cbc'), ['o-hb']);
+    assert.deepEqual(await ids(`code:in=${VS}/cbc,${VS}/expanded`), ['o-hb', 'o-loinc-hb']);
+  });
+
+  it(':not-in is the complement', async () => {
+    assert.deepEqual(await ids(`code:not-in=${VS}/whole`), ['o-loinc-glucose', 'o-loinc-hb', 'o-loinc-other']);
+    assert.deepEqual(await ids(`code:not-in=${VS}/listed&code:not-in=${VS}/whole`), ['o-loinc-other']);
+  });
+
+  it('a ValueSet we do not hold, or cannot expand exactly, is a 400 saying why', async () => {
+    assertOutcome(await t.http.get(`/fhir/Observation?code:in=${VS}/nope`), 400, 'invalid', /not held by this server/);
+    assertOutcome(await t.http.get(`/fhir/Observation?code:in=${VS}/snomed-filter`), 400, 'not-supported', /does not hold/);
+  });
+
+  it('conditional interactions decide with the same expansion', async () => {
+    const res = await t.http.post('/fhir/Observation').set('Content-Type', FHIR_JSON).set('If-None-Exist', `code:in=${VS}/cbc`)
+      .send({ resourceType: 'Observation', status: 'final', code: { text: 'x' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.id, 'o-hb');
+  });
+});

@@ -1,3 +1,4 @@
+import { FhirError } from '../../fhir/errors';
 import type { Condition, Ranged, SearchQuery, SortKey } from '../../search/query';
 import type { SearchKeys } from './index-writer';
 
@@ -111,6 +112,8 @@ export class Planner {
         return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k = ?)`;
       case 'or':
         return `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+      case 'token-in':
+        throw new FhirError('exception', 'A ValueSet condition reached the store unresolved (resolveValueSets)');
       case 'composite':
         return `(${c.tuples.map((tuple) => this.composite(c.key, tuple, a, params)).join(' OR ')})`;
       case 'chain': {
