@@ -1,5 +1,6 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
 import type { Deps } from '../deps';
+import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
 import type { Handler, Interaction } from './types';
 
@@ -47,12 +48,15 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
   };
 }
 
-/** Modifiers the parser accepts per parameter type (search/parse.ts), stated per parameter. */
-const MODIFIERS: Record<string, string> = {
-  token: ':missing :not :text :of-type', string: ':missing :exact :contains', reference: ':missing :[type] :identifier, chaining',
-  uri: ':missing :below :above', date: ':missing, prefixes eq ne gt lt ge le sa eb ap', number: ':missing, prefixes',
-  quantity: ':missing, prefixes', composite: ':missing',
+/** What each type takes besides modifiers. */
+const EXTRAS: Record<string, string> = {
+  reference: ', :[type], chaining', date: ', prefixes eq ne gt lt ge le sa eb ap', number: ', prefixes', quantity: ', prefixes',
 };
+
+/** Exactly the modifiers the parser accepts (search/parse.ts), stated per parameter. */
+function modifiers(type: string): string {
+  return `Modifiers: ${(MODIFIERS[type] ?? []).map((m) => `:${m}`).join(' ')}${EXTRAS[type] ?? ''}`;
+}
 
 function searchCapabilities(deps: Deps, type: string): Partial<CapabilityStatementRestResource> {
   const params = [...deps.search.forType(type).values()];
@@ -61,7 +65,7 @@ function searchCapabilities(deps: Deps, type: string): Partial<CapabilityStateme
     searchParam: [
       { name: '_id', type: 'token', documentation: 'Modifiers: :not' },
       ...params.filter((p) => p.code !== '_id').map((p) => ({
-        name: p.code, definition: p.url, type: p.type, documentation: `Modifiers: ${MODIFIERS[p.type]}`,
+        name: p.code, definition: p.url, type: p.type, documentation: modifiers(p.type),
       })),
     ] as CapabilityStatementRestResource['searchParam'],
     searchInclude: refs.length ? ['*', ...refs] : undefined,

@@ -32,7 +32,8 @@ export interface ParsedSearch {
 }
 
 const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_format', '_pretty', '_type']);
-const MODIFIERS: Record<string, readonly string[]> = {
+/** The modifiers accepted per parameter type; the CapabilityStatement states exactly these. */
+export const MODIFIERS: Record<string, readonly string[]> = {
   token: ['not', 'text', 'of-type', 'in', 'not-in', 'missing'],
   string: ['exact', 'contains', 'missing'],
   date: ['missing'], number: ['missing'], quantity: ['missing'], composite: ['missing'],

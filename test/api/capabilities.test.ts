@@ -28,6 +28,7 @@ describe('REST: capabilities (http.html#capabilities)', () => {
     assert.equal(p?.searchParam?.find((s) => s.name === 'birthdate')?.type, 'date');
     const obs = rest?.resource?.find((r) => r.type === 'Observation');
     assert.ok(obs?.searchParam?.some((s) => s.name === 'code-value-quantity' && s.type === 'composite'));
+    assert.match(obs?.searchParam?.find((s) => s.name === 'code')?.documentation ?? '', /:not :text :of-type :in :not-in :missing/);
     assert.ok(obs?.searchInclude?.includes('Observation:subject'));
     assert.ok(!rest?.resource?.some((r) => r.type === ('SubscriptionStatus' as never)), 'only R4 types');
   });
