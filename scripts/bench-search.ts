@@ -114,6 +114,8 @@ async function main(): Promise<void> {
     ['patient + code, sorted by date', `Observation?patient=p${mid}&code=${LOINC}|718-7&_sort=-date`],
     ['chain: subject ABHA', `Observation?subject:Patient.identifier=${ABHA}|${abha(mid)}`],
     ['_has: patients with HbA1c > 7', `Patient?_has:Observation:patient:code-value-quantity=${LOINC}|4548-4$gt7&_count=20`],
+    ['token, page 100 (_offset 1980)', `Observation?code=${LOINC}|718-7&_count=20&_offset=1980`],
+    ['string, page 100 (_offset 1980)', 'Patient?family=sha&_count=20&_offset=1980'],
     ['quantity range', `Observation?code=${LOINC}|718-7&value-quantity=lt9.2&_count=20`],
     ['date day, +05:30 zone', `Observation?date=${day(mid, 3)}&_count=50`],
     ['date ge, sorted, page 1', 'Observation?date=ge2025-06-01&_sort=date&_count=50'],

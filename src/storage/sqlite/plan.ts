@@ -11,14 +11,18 @@ export interface Sql { text: string; params: unknown[] }
 
 const MAX_CHAR = '\uffff';
 
-/** search.html#prefix, for a stored range [lo, hi) against a search range [$lo, $hi). */
+/**
+ * search.html#prefix, for a stored range [lo, hi) against a search range [$lo, $hi). ge and le
+ * lead with a bound implied by both halves of their OR (stored ranges have lo < hi), so the
+ * (k, hi) and (k, lo) indexes can range-scan instead of reading every row of the parameter.
+ */
 const RANGE_PREDICATES = {
   eq: 't.lo >= ? AND t.hi <= ?',
   ne: 'NOT (t.lo >= ? AND t.hi <= ?)',
   gt: 't.hi > ?',
   lt: 't.lo < ?',
-  ge: '(t.hi > ? OR (t.lo >= ? AND t.hi <= ?))',
-  le: '(t.lo < ? OR (t.lo >= ? AND t.hi <= ?))',
+  ge: 't.hi > ? AND (t.hi > ? OR (t.lo >= ? AND t.hi <= ?))',
+  le: 't.lo < ? AND (t.lo < ? OR (t.lo >= ? AND t.hi <= ?))',
   sa: 't.lo >= ?',
   eb: 't.hi <= ?',
   ap: 't.lo < ? AND t.hi > ?',
@@ -29,8 +33,8 @@ function rangeArgs(v: Ranged, nowMs: number): unknown[] {
     case 'eq': case 'ne': return [v.lo, v.hi];
     case 'gt': case 'sa': return [v.hi];
     case 'lt': case 'eb': return [v.lo];
-    case 'ge': return [v.hi, v.lo, v.hi];
-    case 'le': return [v.lo, v.lo, v.hi];
+    case 'ge': return [v.lo, v.hi, v.lo, v.hi];
+    case 'le': return [v.hi, v.lo, v.lo, v.hi];
     case 'ap': { const spread = Math.abs(v.value - nowMs) * 0.1; return [v.hi + spread, v.lo - spread]; }
     default: { const never: never = v.prefix; return never; }
   }
@@ -98,8 +102,17 @@ function rowPredicate(c: Condition, nowMs: number, params: unknown[]): { table: 
   }
 }
 
+/** How many index rows match a predicate, counted up to a cap (a cheap, bounded probe). */
+export type Estimator = (sql: Sql) => number;
+
+/** Counting stops here: past it a condition is "large", and only smaller ones can do better. */
+export const ESTIMATE_CAP = 1000;
+
+/** Conditions on one index table that can either drive a query (IN list) or be probed per row (EXISTS). */
+const SIMPLE = new Set(['token', 'token-text', 'string', 'date', 'number', 'quantity', 'reference', 'uri']);
+
 export class Planner {
-  constructor(private readonly keys: SearchKeys, private readonly nowMs: () => number) {}
+  constructor(private readonly keys: SearchKeys, private readonly nowMs: () => number, private readonly estimate?: Estimator) {}
 
   /** The condition as a predicate on resource alias `a`. */
   condition(c: Condition, a: string, params: unknown[]): string {
@@ -140,6 +153,43 @@ export class Planner {
     }
   }
 
+  /** A simple condition checked per candidate row through the (pk, k, …) index, instead of as a list. */
+  private probe(c: Condition, a: string, params: unknown[]): string {
+    params.push(this.keys.lookup((c as { key: string }).key));
+    const row = rowPredicate(c, this.nowMs(), params);
+    return `EXISTS (SELECT 1 FROM ix_${row.table} t WHERE t.pk = ${a}.pk AND t.k = ? AND ${row.sql})`;
+  }
+
+  private isSimple(c: Condition): boolean {
+    return SIMPLE.has(c.kind) && !(c.kind === 'token' && c.not);
+  }
+
+  /** Bounded count of the index rows a simple condition matches. */
+  private size(c: Condition): number {
+    const params: unknown[] = [this.keys.lookup((c as { key: string }).key)];
+    const row = rowPredicate(c, this.nowMs(), params);
+    return (this.estimate as Estimator)({
+      text: `SELECT count(*) AS n FROM (SELECT 1 FROM ix_${row.table} t WHERE t.k = ? AND ${row.sql} LIMIT ${ESTIMATE_CAP})`, params,
+    });
+  }
+
+  /**
+   * An AND of conditions. SQLite turns every `pk IN (subquery)` into a complete list, so with two
+   * lists a selective one (a patient's ten observations) still pays for a broad one (every
+   * haemoglobin result). When several simple conditions are ANDed, the smallest by a bounded
+   * count drives as a list and the others are probed per candidate through the per-resource index.
+   */
+  private conjunction(conditions: Condition[], a: string, params: unknown[]): string[] {
+    const simple = conditions.filter((c) => this.isSimple(c));
+    if (!this.estimate || simple.length < 2) return conditions.map((c) => this.condition(c, a, params));
+    const sized = simple.map((c) => ({ c, n: this.size(c) }));
+    const smallest = sized.reduce((best, x) => (x.n < best.n ? x : best));
+    // When even the smallest is large, lists (which SQLite intersects with a Bloom filter) beat probing each row.
+    if (smallest.n >= ESTIMATE_CAP) return conditions.map((c) => this.condition(c, a, params));
+    const driver = smallest.c;
+    return conditions.map((c) => (c === driver || !this.isSimple(c) ? this.condition(c, a, params) : this.probe(c, a, params)));
+  }
+
   private composite(key: string, tuple: Condition[], a: string, params: unknown[]): string {
     const joins: string[] = [];
     const wheres: string[] = [];
@@ -154,7 +204,9 @@ export class Planner {
     });
     // Parameters are positional: the key of each component is bound before its row predicate, in
     // join order, so the WHERE clause lists them in that same order.
-    return `EXISTS (SELECT 1 FROM ${joins.join(' ')} WHERE c0.pk = ${a}.pk AND c0.grp > 0 AND ${wheres.join(' AND ')})`;
+    // An IN list, not a correlated EXISTS, so a selective composite (a code with a value range) can
+    // drive the query from its own index instead of being probed once per candidate resource.
+    return `${a}.pk IN (SELECT c0.pk FROM ${joins.join(' ')} WHERE c0.grp > 0 AND ${wheres.join(' AND ')})`;
   }
 
   private order(sort: SortKey[], params: unknown[]): string {
@@ -163,7 +215,9 @@ export class Planner {
       if (s.by !== 'index') return s.by === '_id' ? `r.id ${dir}` : `v.written_ms ${dir}`;
       const column = { token: 'code', string: 'norm', date: s.desc ? 'hi' : 'lo', number: 'value', quantity: 'value', uri: 'uri', reference: 'id' }[s.table];
       params.push(this.keys.lookup(s.key));
-      return `(SELECT ${s.desc ? 'MAX' : 'MIN'}(s.${column}) FROM ix_${s.table} s WHERE s.pk = r.pk AND s.k = ?) ${dir}`;
+      // Through the per-resource index (which covers the sort column): left to itself, SQLite's MIN/MAX
+      // shortcut walks the value index of every resource's rows to find this one's.
+      return `(SELECT ${s.desc ? 'MAX' : 'MIN'}(s.${column}) FROM ix_${s.table} s INDEXED BY ix_${s.table}_pk WHERE s.pk = r.pk AND s.k = ?) ${dir}`;
     });
     return [...parts, 'r.pk ASC'].join(', ');
   }
@@ -175,7 +229,7 @@ export class Planner {
     // scanning every resource of the type instead); without one, walk the type index in pk order.
     const driving = q.where.some((c) => c.kind !== 'missing' && !(c.kind === 'token' && c.not) && !(c.kind === 'id' && c.not));
     const where = [`r.deleted = 0`, `${driving ? '+' : ''}r.type IN (${q.types.map(() => '?').join(', ')})`];
-    for (const c of q.where) where.push(this.condition(c, 'r', params));
+    where.push(...this.conjunction(q.where, 'r', params));
     const whereSql = where.join(' AND ');
     const countParams = [...params];
     const orderParams: unknown[] = [];

@@ -35,7 +35,7 @@ export class SqliteReader {
 
   constructor(private readonly db: Database.Database, private readonly keys: SearchKeys, nowMs: () => number) {
     this.s = readStatements(db);
-    this.planner = new Planner(keys, nowMs);
+    this.planner = new Planner(keys, nowMs, (sql) => Number((this.prepared(sql.text).get(...sql.params) as { n: number }).n));
   }
 
   private prepared(text: string): Database.Statement<unknown[], VersionRow & { n?: number }> {

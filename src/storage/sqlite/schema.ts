@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
  * (a delete adds a tombstone row); `resource` points at the current one. Index tables are keyed
  * by the resource's integer `pk`, which is ~3x cheaper to maintain than text ids.
  */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS resource (
@@ -51,11 +51,13 @@ CREATE INDEX IF NOT EXISTS ix_quantity_pk ON ix_quantity (pk, k, value);
 CREATE TABLE IF NOT EXISTS ix_reference (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (k, id, type, pk);
 CREATE INDEX IF NOT EXISTS ix_reference_url ON ix_reference (k, url, pk);
-CREATE INDEX IF NOT EXISTS ix_reference_pk ON ix_reference (pk, k, id);
+CREATE INDEX IF NOT EXISTS ix_reference_pk ON ix_reference (pk, k, type, id);
 CREATE TABLE IF NOT EXISTS ix_uri (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, uri TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (k, uri, pk);
 CREATE INDEX IF NOT EXISTS ix_uri_pk ON ix_uri (pk, k, uri);
 `;
+
+const INDEX_TABLES = ['token', 'string', 'date', 'number', 'quantity', 'reference', 'uri'];
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
 
@@ -81,6 +83,11 @@ export function migrate(db: Database.Database): void {
   if (current > SCHEMA_VERSION) {
     throw new Error(`database schema version ${current} is newer than this server (${SCHEMA_VERSION})`);
   }
-  db.exec(DDL);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.transaction(() => {
+    // Version 2 made the per-resource (pk) indexes covering, so that _sort and _has joins are
+    // answered from the index; indexes of version 1 under the same names are rebuilt.
+    if (current === 1) for (const t of INDEX_TABLES) db.exec(`DROP INDEX IF EXISTS ix_${t}_pk`);
+    db.exec(DDL);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }
