@@ -155,17 +155,21 @@ export class Planner {
 
   /** A simple condition checked per candidate row through the (pk, k, …) index, instead of as a list. */
   private probe(c: Condition, a: string, params: unknown[]): string {
+    if (c.kind === 'or') return `(${c.any.map((x) => this.probe(x, a, params)).join(' OR ')})`;
     params.push(this.keys.lookup((c as { key: string }).key));
     const row = rowPredicate(c, this.nowMs(), params);
     return `EXISTS (SELECT 1 FROM ix_${row.table} t WHERE t.pk = ${a}.pk AND t.k = ? AND ${row.sql})`;
   }
 
+  /** Simple: one index table, no negation; an OR of simple conditions (a compartment) counts too. */
   private isSimple(c: Condition): boolean {
+    if (c.kind === 'or') return c.any.length > 0 && c.any.every((x) => this.isSimple(x));
     return SIMPLE.has(c.kind) && !(c.kind === 'token' && c.not);
   }
 
   /** Bounded count of the index rows a simple condition matches. */
   private size(c: Condition): number {
+    if (c.kind === 'or') return Math.min(ESTIMATE_CAP, c.any.reduce((n, x) => n + this.size(x), 0));
     const params: unknown[] = [this.keys.lookup((c as { key: string }).key)];
     const row = rowPredicate(c, this.nowMs(), params);
     return (this.estimate as Estimator)({
@@ -227,7 +231,9 @@ export class Planner {
     const params: unknown[] = [...q.types];
     // With a selective condition, let SQLite drive from its index (the unary + keeps it from
     // scanning every resource of the type instead); without one, walk the type index in pk order.
-    const driving = q.where.some((c) => c.kind !== 'missing' && !(c.kind === 'token' && c.not) && !(c.kind === 'id' && c.not));
+    // `_id` is best served by the (type, id) index itself, so it keeps the type usable.
+    const byId = q.where.some((c) => c.kind === 'id' && !c.not);
+    const driving = !byId && q.where.some((c) => c.kind !== 'missing' && c.kind !== 'id' && !(c.kind === 'token' && c.not));
     const where = [`r.deleted = 0`, `${driving ? '+' : ''}r.type IN (${q.types.map(() => '?').join(', ')})`];
     where.push(...this.conjunction(q.where, 'r', params));
     const whereSql = where.join(' AND ');
