@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../../fhir/errors';
 import type { SearchQuery } from '../../search/query';
@@ -46,6 +47,8 @@ export class SqliteStore implements ResourceStore {
   private checkpointTimer?: NodeJS.Timeout;
   private readonly walFile?: string;
   private readonly walLimitBytes: number;
+  private checkpointer?: Worker;
+  private checkpointPending = false;
 
   constructor(options: SqliteOptions, private readonly deps: StoreDeps) {
     this.inMemory = options.dataDir === ':memory:';
@@ -69,20 +72,30 @@ export class SqliteStore implements ResourceStore {
     this.index = new IndexWriter(this.writer, this.writerKeys);
     this.history_ = new HistoryQueries(this.readerDb);
     if (!this.inMemory) {
+      this.checkpointer = new Worker(path.join(__dirname, 'checkpoint-worker.js'), { workerData: { file } });
+      this.checkpointer.on('message', () => { this.checkpointPending = false; });
+      this.checkpointer.unref();
       this.checkpointTimer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs ?? 1000);
       this.checkpointTimer.unref();
     }
   }
 
+  /** Asks the checkpoint worker to fold the WAL back into the database (one request at a time). */
   private checkpoint(): void {
-    if (!this.lock.busy) this.writer.pragma('wal_checkpoint(PASSIVE)');
+    if (!this.checkpointer || this.checkpointPending) return;
+    this.checkpointPending = true;
+    this.checkpointer.postMessage('checkpoint');
   }
 
+  /**
+   * Under unbroken write load the timer may find the worker busy every time; a commit that leaves
+   * the WAL over its limit asks for a checkpoint at once, or the WAL (and reads through it) grows.
+   */
   private checkpointIfLarge(): void {
-    if (this.walFile === undefined) return;
+    if (this.walFile === undefined || this.checkpointPending) return;
     let size = 0;
     try { size = fs.statSync(this.walFile).size; } catch { return; }
-    if (size > this.walLimitBytes) this.writer.pragma('wal_checkpoint(PASSIVE)');
+    if (size > this.walLimitBytes) this.checkpoint();
   }
 
   private readNow<T>(work: (r: SqliteReader) => T): Promise<T> {
@@ -152,6 +165,11 @@ export class SqliteStore implements ResourceStore {
   async close(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     await this.lock.run(async () => undefined);
+    if (this.checkpointer) {
+      const worker = this.checkpointer;
+      worker.ref(); // keep the process alive until the worker has closed its connection
+      await new Promise<void>((resolve) => { worker.once('exit', () => resolve()); worker.postMessage('close'); });
+    }
     if (!this.inMemory) {
       this.writer.pragma('wal_checkpoint(TRUNCATE)');
       this.readerDb.close();
