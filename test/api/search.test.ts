@@ -329,3 +329,93 @@ describe('search: token :in and :not-in against ValueSets the server holds (sear
     assert.equal(res.body.id, 'o-hb');
   });
 });
+
+/**
+ * search.html#prefix, written out independently of the planner: target range [tLo, tHi) against
+ * the search value's range [sLo, sHi), both implied by precision (search.html#date).
+ */
+const PREFIX_RULES: Record<string, (t: [number, number], s: [number, number]) => boolean> = {
+  eq: ([tLo, tHi], [sLo, sHi]) => tLo >= sLo && tHi <= sHi,
+  ne: (t, s) => !PREFIX_RULES.eq(t, s),
+  gt: ([, tHi], [, sHi]) => tHi > sHi,
+  lt: ([tLo], [sLo]) => tLo < sLo,
+  ge: (t, s) => PREFIX_RULES.gt(t, s) || PREFIX_RULES.eq(t, s),
+  le: (t, s) => PREFIX_RULES.lt(t, s) || PREFIX_RULES.eq(t, s),
+  sa: ([tLo], [, sHi]) => tLo >= sHi,
+  eb: ([, tHi], [sLo]) => tHi <= sLo,
+};
+
+describe('search: every date prefix against every precision, table-driven (search.html#prefix, #date)', () => {
+  let t: ReturnType<typeof api>;
+  const ms = (iso: string): number => Date.parse(iso);
+  // Stored values of several precisions and zones, with the range each one means.
+  const stored: { id: string; value: Record<string, unknown>; range: [number, number] }[] = [
+    { id: 'year', value: { effectiveDateTime: '2026' }, range: [ms('2026-01-01T00:00:00Z'), ms('2027-01-01T00:00:00Z')] },
+    { id: 'month', value: { effectiveDateTime: '2026-03' }, range: [ms('2026-03-01T00:00:00Z'), ms('2026-04-01T00:00:00Z')] },
+    { id: 'day', value: { effectiveDateTime: '2026-03-14' }, range: [ms('2026-03-14T00:00:00Z'), ms('2026-03-15T00:00:00Z')] },
+    { id: 'ist-second', value: { effectiveDateTime: '2026-03-14T23:30:00+05:30' }, range: [ms('2026-03-14T18:00:00Z'), ms('2026-03-14T18:00:01Z')] },
+    { id: 'period', value: { effectivePeriod: { start: '2026-03-10', end: '2026-03-20' } }, range: [ms('2026-03-10T00:00:00Z'), ms('2026-03-21T00:00:00Z')] },
+    { id: 'open-end', value: { effectivePeriod: { start: '2026-03-14T10:00:00Z' } }, range: [ms('2026-03-14T10:00:00Z'), 8.64e15] },
+  ];
+  const searches: { text: string; range: [number, number] }[] = [
+    { text: '2026', range: [ms('2026-01-01T00:00:00Z'), ms('2027-01-01T00:00:00Z')] },
+    { text: '2026-03', range: [ms('2026-03-01T00:00:00Z'), ms('2026-04-01T00:00:00Z')] },
+    { text: '2026-03-14', range: [ms('2026-03-14T00:00:00Z'), ms('2026-03-15T00:00:00Z')] },
+    { text: '2026-03-14T23:30:00+05:30', range: [ms('2026-03-14T18:00:00Z'), ms('2026-03-14T18:00:01Z')] },
+    { text: '2026-03-15T00:00:00Z', range: [ms('2026-03-15T00:00:00Z'), ms('2026-03-15T00:00:01Z')] },
+  ];
+
+  before(async function () {
+    this.timeout(30_000);
+    t = api();
+    for (const s of stored) {
+      const res = await t.http.put(`/fhir/Observation/${s.id}`).set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Observation', id: s.id, status: 'final', code: { text: 'x' }, ...s.value });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+  });
+  after(() => t.close());
+
+  for (const [prefix, rule] of Object.entries(PREFIX_RULES)) {
+    it(`${prefix}: every stored precision against every search precision`, async () => {
+      for (const s of searches) {
+        const expected = stored.filter((x) => rule(x.range, s.range)).map((x) => x.id).sort();
+        const res = await t.http.get(`/fhir/Observation?date=${prefix}${encodeURIComponent(s.text)}&_count=100`);
+        const got = ((res.body as Bundle).entry ?? []).map((e) => e.resource?.id as string).sort();
+        assert.deepEqual(got, expected, `date=${prefix}${s.text}`);
+      }
+    });
+  }
+});
+
+describe('search: paging with _include (search.html#include)', () => {
+  let t: ReturnType<typeof api>;
+  before(async function () {
+    this.timeout(30_000);
+    t = api();
+    await t.http.put('/fhir/Patient/p').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'p' });
+    await t.http.put('/fhir/Patient/q').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'q' });
+    for (let i = 1; i <= 5; i++) {
+      await t.http.put(`/fhir/Observation/o${i}`).set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Observation', id: `o${i}`, status: 'final', code: { text: 'x' }, subject: { reference: i === 5 ? 'Patient/q' : 'Patient/p' } });
+    }
+  });
+  after(() => t.close());
+
+  it('every match appears once across the pages; each page carries its own includes once', async () => {
+    const matches: string[] = [];
+    let url: string | undefined = '/fhir/Observation?_sort=_id&_count=2&_include=Observation:subject';
+    const includesPerPage: string[][] = [];
+    while (url) {
+      const page = (await t.http.get(url)).body as Bundle;
+      matches.push(...(page.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id as string));
+      const included = (page.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id as string);
+      assert.equal(new Set(included).size, included.length, 'no include twice on one page');
+      includesPerPage.push(included);
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? next.slice(next.indexOf('/fhir/')) : undefined;
+    }
+    assert.deepEqual(matches, ['o1', 'o2', 'o3', 'o4', 'o5']);
+    assert.deepEqual(includesPerPage, [['p'], ['p'], ['q']]);
+  });
+});
