@@ -2,7 +2,7 @@ import type { Resource } from 'fhir/r4';
 import { compileExpression, compileRelative, type Extractor } from './expressions';
 import { appendRows, emptyRows, rowCount, type IndexRows } from './index-rows';
 import type { ParamDef, SearchParameters } from './parameters';
-import { addValue } from './values';
+import { addValue, TEXT_ONLY } from './values';
 
 /**
  * Resource → index rows, through every search parameter of its type. Expressions are compiled
@@ -28,7 +28,7 @@ export class Indexer {
     if (!list) {
       list = [];
       for (const def of this.params.forType(type).values()) {
-        if (INTRINSIC.has(def.code)) continue;
+        if (INTRINSIC.has(def.code) || def.unionOf) continue; // a union is searched through its constituents
         const c = compileExpression(def.expression);
         const basePath = def.expression.replace(/^\(|\)$/g, '');
         list.push({
@@ -70,6 +70,9 @@ export class Indexer {
           for (const v of comp.extract(base)) addValue(comp.def.type, comp.def.key, i + 1, v, own, comp.targets);
           if (rowCount(own) === before) return;
         }
+        // Components are matched by code and value, never by :text: their text is dead weight.
+        own.token = own.token.filter((r) => r.system !== TEXT_ONLY);
+        for (const r of own.token) r.text = undefined;
         appendRows(rows, own);
       });
     }

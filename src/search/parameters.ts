@@ -26,6 +26,32 @@ export interface ParamDef {
   components: { def: ParamDef; expression: string }[];
   /** A stable key for index rows: `Type.code`, or `Type.code#i` for a composite's components. */
   key: string;
+  /**
+   * Set when the parameter is exactly the union of other parameters of its type (Observation's
+   * `combo-code` is `code` | `component-code`): it is not indexed itself, and a search on it is
+   * an OR over these keys. Same answers, fewer index rows on every write.
+   */
+  unionOf?: string[];
+}
+
+const partsOf = (expression: string): string[] => expression.split(/\s\|\s/).map((p) => p.trim());
+const componentShape = (d: ParamDef): string => d.components.map((c) => `${c.def.type}:${c.expression}`).join(',');
+
+/**
+ * The parameters whose parts together are exactly `def`'s parts, or undefined. Only parameters of
+ * the same type (and, for composites, the same components) qualify; references are left alone,
+ * since their target restrictions could differ.
+ */
+function unionCover(def: ParamDef, all: Iterable<ParamDef>): string[] | undefined {
+  const parts = new Set(partsOf(def.expression));
+  if (parts.size < 2 || def.type === 'reference') return undefined;
+  const candidates = [...all].filter((d) => d !== def && d.type === def.type && !d.unionOf
+    && componentShape(d) === componentShape(def) && partsOf(d.expression).every((p) => parts.has(p)));
+  // Keep the largest candidates; drop any whose parts another candidate already covers.
+  const kept = candidates.filter((c) => !candidates.some((o) => o !== c && partsOf(c.expression).every((p) => partsOf(o.expression).includes(p))
+    && partsOf(o.expression).length > partsOf(c.expression).length));
+  const covered = new Set(kept.flatMap((d) => partsOf(d.expression)));
+  return kept.length >= 2 && covered.size === parts.size ? kept.map((d) => d.key) : undefined;
 }
 
 /** Resource-level parameters we do not index (no expression, or not a plain index). */
@@ -62,6 +88,12 @@ export class SearchParameters {
         if (!r4ResourceTypes().has(type)) continue;
         const def = this.resolve(sp, type, byUrl);
         if (def) this.params(type).set(def.code, def);
+      }
+    }
+    for (const params of this.byType.values()) {
+      for (const def of params.values()) {
+        const cover = unionCover(def, params.values());
+        if (cover) def.unionOf = cover;
       }
     }
   }

@@ -67,9 +67,20 @@ class Parser {
         && !(def.type === 'reference' && isResourceType(modifier))) {
       throw new FhirError('not-supported', `Modifier ':${modifier}' is not supported on '${code}' (${def.type})`);
     }
-    if (modifier === 'missing') return this.missing(def, value);
+    if (modifier === 'missing') return this.missing(this.constituents(type, def), value);
     if (value === '') throw new FhirError('invalid', `Search parameter '${name}' has no value`);
-    return this.values(def, modifier, value);
+    const parts = this.constituents(type, def).map((d) => this.values(d, modifier, value));
+    return parts.length === 1 ? parts[0] : { kind: 'or', any: parts };
+  }
+
+  /** A union parameter (parameters.ts) stands for its constituents; any other for itself. */
+  private constituents(type: string, def: ParamDef): ParamDef[] {
+    if (!def.unionOf) return [def];
+    return def.unionOf.map((key) => {
+      const d = this.params.get(type, key.slice(type.length + 1));
+      if (!d) throw new FhirError('exception', `union parameter ${def.key} names unknown ${key}`);
+      return d;
+    });
   }
 
   private id(value: string, modifier?: string): Condition {
@@ -77,10 +88,10 @@ class Parser {
     return { kind: 'id', values: orValues(value), not: modifier === 'not' };
   }
 
-  private missing(def: ParamDef, value: string): Condition {
+  private missing(defs: ParamDef[], value: string): Condition {
     if (value !== 'true' && value !== 'false') throw new FhirError('invalid', `:missing takes true or false, got '${value}'`);
-    const component = def.type === 'composite' ? def.components[0]?.def : def;
-    return { kind: 'missing', key: component.key, table: TABLE[component.type], missing: value === 'true' };
+    const components = defs.map((def) => (def.type === 'composite' ? def.components[0]?.def : def));
+    return { kind: 'missing', keys: components.map((c) => c.key), table: TABLE[components[0].type], missing: value === 'true' };
   }
 
   values(def: ParamDef, modifier: string | undefined, value: string): Condition {
@@ -158,6 +169,7 @@ class Parser {
       if (code === '_id' || code === '_lastUpdated') return { by: code, desc };
       const def = this.params.get(types[0], code);
       if (!def || def.type === 'composite') throw new FhirError('not-supported', `Cannot sort by '${code}'`);
+      if (def.unionOf) throw new FhirError('not-supported', `Cannot sort by '${code}', a union of several parameters; sort by one of them`);
       return { by: 'index', key: def.key, table: TABLE[def.type] as Exclude<IndexTable, never>, desc };
     });
   }

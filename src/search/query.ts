@@ -26,7 +26,8 @@ export type Condition =
   | { kind: 'uri'; key: string; match: 'exact' | 'below' | 'above'; values: string[] }
   /** OR over tuples; each tuple's conditions must hold on the same composite base value. */
   | { kind: 'composite'; key: string; tuples: Condition[][] }
-  | { kind: 'missing'; key: string; table: IndexTable; missing: boolean }
+  /** No value (missing) or some value under any of `keys` (several for a union parameter). */
+  | { kind: 'missing'; keys: string[]; table: IndexTable; missing: boolean }
   | { kind: 'or'; any: Condition[] }
   /** `subject:Patient.name=x`: a reference whose target satisfies `where`. */
   | { kind: 'chain'; key: string; targetTypes: string[]; where: Condition }

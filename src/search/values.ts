@@ -21,8 +21,14 @@ function tokens(key: string, grp: number, v: unknown, out: TokenRow[]): void {
   if (!isObj(v)) return;
   const text = str(v.text);
   if (Array.isArray(v.coding) || text) {                       // CodeableConcept
+    const first = out.length;
     for (const c of (v.coding as unknown[]) ?? []) tokens(key, grp, c, out);
-    if (text) out.push({ key, grp, system: '\u0000text', code: '', text: normalizeString(text) });
+    if (!text) return;
+    // The concept's text rides on its first coding's row (what :text searches is display and
+    // text alike); only a concept with no coding needs a row of its own.
+    const norm = normalizeString(text);
+    if (out.length > first) out[first].text = out[first].text ? `${out[first].text}\n${norm}` : norm;
+    else out.push({ key, grp, system: TEXT_ONLY, code: '', text: norm });
     return;
   }
   const code = str(v.code) ?? str(v.value);                    // Coding, Identifier, ContactPoint
@@ -35,6 +41,9 @@ function tokens(key: string, grp: number, v: unknown, out: TokenRow[]): void {
     }
   }
 }
+
+/** The system of a row that carries only a CodeableConcept's text: no real system can equal it. */
+export const TEXT_ONLY = '\u0000text';
 
 const NAME_PARTS = ['text', 'family', 'given', 'prefix', 'suffix'];
 const ADDRESS_PARTS = ['text', 'line', 'city', 'district', 'state', 'postalCode', 'country'];

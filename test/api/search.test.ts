@@ -122,6 +122,18 @@ describe('search (search.html)', function () {
     assert.deepEqual(await ids(`/fhir/Observation?code-value-quantity=${LOINC}|718-7$lt12`), ['hb1']);
   });
 
+  it('union parameters (combo-*) search every part they unite, though only the parts are indexed', async () => {
+    assert.deepEqual(await ids(`/fhir/Observation?combo-code=${LOINC}|8480-6`), ['bp']);
+    assert.deepEqual(await ids(`/fhir/Observation?combo-code=${LOINC}|718-7,${LOINC}|8462-4`), ['bp', 'hb1', 'hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?combo-value-quantity=gt100'), ['bp']);
+    assert.deepEqual(await ids('/fhir/Observation?combo-value-quantity=lt12'), ['hb1']);
+    assert.deepEqual(await ids(`/fhir/Observation?combo-code-value-quantity=${LOINC}|8462-4$gt90`), ['bp']);
+    assert.deepEqual(await ids(`/fhir/Observation?combo-code-value-quantity=${LOINC}|718-7$gt13`), ['hb2']);
+    assert.deepEqual(await ids('/fhir/Observation?combo-value-quantity:missing=true'), []);
+    assert.deepEqual(await ids('/fhir/Observation?value-quantity:missing=true'), ['bp']);
+    assertOutcome(await t.http.get('/fhir/Observation?_sort=combo-code'), 400, 'not-supported', /union/);
+  });
+
   it(':missing, comma = OR, repeated = AND', async () => {
     assert.deepEqual(await ids('/fhir/Patient?birthdate:missing=true'), ['noor']);
     assert.deepEqual(await ids('/fhir/Patient?birthdate:missing=false'), ['asha', 'ravi']);

@@ -121,8 +121,8 @@ export class Planner {
         params.push(...c.values);
         return `${a}.id ${c.not ? 'NOT IN' : 'IN'} (${c.values.map(() => '?').join(', ')})`;
       case 'missing':
-        params.push(this.keys.lookup(c.key));
-        return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k = ?)`;
+        params.push(...c.keys.map((k) => this.keys.lookup(k)));
+        return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k IN (${c.keys.map(() => '?').join(', ')}))`;
       case 'or':
         return `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
       case 'token-in':
