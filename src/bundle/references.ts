@@ -17,19 +17,29 @@ const NARRATIVE_LINK = /\b(href|src)\s*=\s*"([^"]+)"/g;
 
 type Visitor = (value: string, key: string, path: () => string) => string | undefined;
 
-/** Depth-first walk over every string in `root`, replacing those the visitor answers for. */
+/**
+ * Walk over every string in `root`, replacing those the visitor answers for. Paths are built only
+ * when asked for (an error): building one per node made this walk a large share of ingest garbage.
+ */
 function walk(root: unknown, rootPath: string, visit: Visitor): void {
-  const stack: { node: unknown; path: string }[] = [{ node: root, path: rootPath }];
-  while (stack.length > 0) {
-    const { node, path } = stack.pop() as { node: unknown; path: string };
+  const nodes: unknown[] = [root];
+  const parents: number[] = [-1];
+  const keys: (string | number)[] = [''];
+  const pathTo = (index: number, last: string | number): string => {
+    const parts: (string | number)[] = [last];
+    for (let i = index; i > 0; i = parents[i]) parts.push(keys[i]);
+    return rootPath + parts.reverse().map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  };
+  for (let n = 0; n < nodes.length; n++) {
+    const node = nodes[n];
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
-        const v = node[i];
+        const v: unknown = node[i];
         if (typeof v === 'string') {
-          const replaced = visit(v, '', () => `${path}[${i}]`);
+          const replaced = visit(v, '', () => pathTo(n, i));
           if (replaced !== undefined) node[i] = replaced;
         } else if (typeof v === 'object' && v !== null) {
-          stack.push({ node: v, path: `${path}[${i}]` });
+          nodes.push(v); parents.push(n); keys.push(i);
         }
       }
       continue;
@@ -38,10 +48,10 @@ function walk(root: unknown, rootPath: string, visit: Visitor): void {
     for (const key of Object.keys(obj)) {
       const v = obj[key];
       if (typeof v === 'string') {
-        const replaced = visit(v, key, () => `${path}.${key}`);
+        const replaced = visit(v, key, () => pathTo(n, key));
         if (replaced !== undefined) obj[key] = replaced;
       } else if (typeof v === 'object' && v !== null) {
-        stack.push({ node: v, path: `${path}.${key}` });
+        nodes.push(v); parents.push(n); keys.push(key);
       }
     }
   }
