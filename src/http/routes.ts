@@ -11,6 +11,8 @@ export const ROUTES = [
   { method: 'POST', path: '/', interaction: 'transaction' },
   { method: 'POST', path: '/_search', interaction: 'search-system' },
   { method: 'GET', path: '/_history', interaction: 'history-system' },
+  { method: 'POST', path: '/:type/$validate', interaction: 'validate-type' },
+  { method: 'POST', path: '/:type/:id/$validate', interaction: 'validate-instance' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance' },
   { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread' },

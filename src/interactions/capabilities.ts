@@ -2,7 +2,11 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/
 import type { Deps } from '../deps';
 import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
+import { OPERATION as VALIDATE } from '../operations/validate';
 import type { Handler, Interaction } from './types';
+
+/** The OperationDefinition of each operation the registry can name. */
+const OPERATION_DEFINITIONS: Record<string, string> = { [VALIDATE.name]: VALIDATE.definition };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../../package.json') as { name: string; version: string };
@@ -28,6 +32,10 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
     conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
     ...searchCapabilities(deps, type),
   }));
+  const operations = [...new Set(interactions.filter((i) => i.level !== 'system' && i.operation).map((i) => i.operation as string))];
+  if (operations.length > 0) {
+    for (const r of resource) r.operation = operations.map((name) => ({ name, definition: OPERATION_DEFINITIONS[name] }));
+  }
   const systemCodes = interactions.filter((i) => i.level === 'system' && i.capability !== null).map((i) => ({ code: i.capability }));
   return {
     resourceType: 'CapabilityStatement',

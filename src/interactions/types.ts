@@ -46,6 +46,7 @@ type TypeCode = CapabilityStatementRestResourceInteraction['code'];
 type SystemCode = CapabilityStatementRestInteraction['code'];
 
 /** One interaction the server really supports: the CapabilityStatement is generated from these. */
+/** `operation` names a FHIR operation (`$validate`) the row implements, for the CapabilityStatement. */
 export type Interaction =
-  | { name: string; level: 'type' | 'instance'; capability: TypeCode | null; handler: Handler; write: boolean }
-  | { name: string; level: 'system'; capability: SystemCode | null; handler: Handler; write: boolean };
+  | { name: string; level: 'type' | 'instance'; capability: TypeCode | null; operation?: string; handler: Handler; write: boolean }
+  | { name: string; level: 'system'; capability: SystemCode | null; operation?: string; handler: Handler; write: boolean };

@@ -1,0 +1,67 @@
+import { strict as assert } from 'node:assert';
+import type { CapabilityStatement, OperationOutcome } from 'fhir/r4';
+import { api, assertOutcome, FHIR_JSON, patient } from '../helpers/api';
+
+describe('operation: $validate (validation.html, resource-operation-validate)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  const check = async (url: string, body: unknown): Promise<OperationOutcome> => {
+    const res = await t.http.post(url).set('Content-Type', FHIR_JSON).send(body as object);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.resourceType, 'OperationOutcome');
+    return res.body as OperationOutcome;
+  };
+  const summary = (o: OperationOutcome) => o.issue.map((i) => `${i.severity}:${i.code}:${i.expression?.[0] ?? ''}`);
+
+  it('a valid resource gives one informational issue; nothing is stored', async () => {
+    assert.deepEqual(summary(await check('/fhir/Patient/$validate', patient())), ['information:informational:']);
+    assert.equal((await t.http.get('/fhir/Patient?_summary=count')).body.total, 0);
+  });
+
+  it('every problem is listed with severity, code and FHIRPath, as 200 not 400', async () => {
+    const o = await check('/fhir/Patient/$validate', patient({ gender: 'unknown-ish', birthDate: '1990-02-30', name: [{ family: '' }] }));
+    assert.deepEqual(summary(o).sort(), ['error:code-invalid:Patient.gender', 'error:value:Patient.birthDate', 'error:value:Patient.name[0].family'].sort());
+  });
+
+  it('national identifiers: a malformed ABHA number is an error, a failed check digit a warning', async () => {
+    const o = await check('/fhir/Patient/$validate', patient({ identifier: [
+      { system: 'https://healthid.abdm.gov.in', value: '91-7561-4088-8858' },
+      { system: 'https://healthid.ndhm.gov.in', value: '91-7561' },
+      { system: 'https://healthid.abdm.gov.in/abha-address', value: 'asha.devi@abdm' },
+    ] }));
+    assert.deepEqual(summary(o), ['warning:value:Patient.identifier[0].value', 'error:value:Patient.identifier[1].value']);
+    const org = await check('/fhir/Organization/$validate', { resourceType: 'Organization', name: 'PHC', identifier: [{ system: 'https://facility.abdm.gov.in', value: 'IN27' }] });
+    assert.deepEqual(summary(org), ['error:value:Organization.identifier[0].value']);
+  });
+
+  it('a Parameters body with mode and profile; update mode checks the id against the URL', async () => {
+    const o = await check('/fhir/Patient/p1/$validate', {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'resource', resource: patient({ id: 'p2' }) }, { name: 'mode', valueCode: 'update' }, { name: 'profile', valueUri: 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/Patient' }],
+    });
+    const s = summary(o);
+    assert.ok(s.includes('error:invalid:Patient.id'), s.join());
+    assert.ok(s.includes('warning:not-supported:Patient.meta.profile'), 'a profile that was not checked says so');
+  });
+
+  it('mode=delete asks whether the stored resource exists; a resource of another type is an error', async () => {
+    const d = await check('/fhir/Patient/nope/$validate?mode=delete', { resourceType: 'Parameters' });
+    assert.deepEqual(summary(d), ['error:not-found:']);
+    const wrong = await check('/fhir/Patient/$validate', { resourceType: 'Observation', status: 'final', code: { text: 'x' } });
+    assert.equal(wrong.issue[0].severity, 'error');
+  });
+
+  it('a request it cannot understand is a 400: no resource, an unknown mode, broken JSON', async () => {
+    assertOutcome(await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' }), 400, 'required');
+    assertOutcome(await t.http.post('/fhir/Patient/$validate?mode=destroy').set('Content-Type', FHIR_JSON).send(patient()), 400, 'invalid');
+    assertOutcome(await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send('{"resourceType":'), 400, 'structure');
+  });
+
+  it('the CapabilityStatement names the operation', async () => {
+    const cs = (await t.http.get('/fhir/metadata')).body as CapabilityStatement;
+    const p = cs.rest?.[0].resource?.find((r) => r.type === 'Patient');
+    assert.deepEqual(p?.operation, [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }]);
+  });
+});
