@@ -7,7 +7,7 @@ import { addValue, TEXT_ONLY } from './values';
 /**
  * Resource → index rows, through every search parameter of its type. Expressions are compiled
  * lazily once per type (start-up stays fast; the first write of a type pays ~ms once).
- * `_id` is not indexed: it is the resource's own key.
+ * `_id` and `_lastUpdated` are not indexed: they are the resource's own key and its version's timestamp.
  */
 interface CompiledParam {
   def: ParamDef;
@@ -16,7 +16,7 @@ interface CompiledParam {
   components: { def: ParamDef; extract: Extractor; targets?: string[] }[];
 }
 
-const INTRINSIC = new Set(['_id']);
+const INTRINSIC = new Set(['_id', '_lastUpdated']);
 
 export class Indexer {
   private readonly compiled = new Map<string, CompiledParam[]>();

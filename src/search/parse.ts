@@ -67,6 +67,7 @@ class Parser {
         && !(def.type === 'reference' && isResourceType(modifier))) {
       throw new FhirError('not-supported', `Modifier ':${modifier}' is not supported on '${code}' (${def.type})`);
     }
+    if (code === '_lastUpdated') return this.lastUpdated(modifier, value);
     if (modifier === 'missing') return this.missing(this.constituents(type, def), value);
     if (value === '') throw new FhirError('invalid', `Search parameter '${name}' has no value`);
     const parts = this.constituents(type, def).map((d) => this.values(d, modifier, value));
@@ -81,6 +82,15 @@ class Parser {
       if (!d) throw new FhirError('exception', `union parameter ${def.key} names unknown ${key}`);
       return d;
     });
+  }
+
+  private lastUpdated(modifier: string | undefined, value: string): Condition {
+    if (modifier === 'missing') {
+      if (value !== 'true' && value !== 'false') throw new FhirError('invalid', `:missing takes true or false, got '${value}'`);
+      return { kind: 'last-updated', values: [], missing: value === 'true' }; // every resource has one
+    }
+    if (value === '') throw new FhirError('invalid', "Search parameter '_lastUpdated' has no value");
+    return { kind: 'last-updated', values: orValues(value).map((v) => parseDate('_lastUpdated', v)) };
   }
 
   private id(value: string, modifier?: string): Condition {

@@ -14,6 +14,11 @@ export interface QuantityValue extends Ranged { system?: string; code?: string }
 
 export type Condition =
   | { kind: 'id'; values: string[]; not?: boolean }
+  /**
+   * `_lastUpdated`, answered from the version's own timestamp rather than an index row (every
+   * resource has exactly one). `missing` is only set by `:missing` (true: matches nothing).
+   */
+  | { kind: 'last-updated'; values: Ranged[]; missing?: boolean }
   | { kind: 'token'; key: string; values: TokenValue[]; not?: boolean }
   | { kind: 'token-text'; key: string; values: string[] }
   /** `:in`/`:not-in` a ValueSet (by canonical URL); replaced by a token condition before planning. */

@@ -431,3 +431,41 @@ describe('search: paging with _include (search.html#include)', () => {
     assert.deepEqual(includesPerPage, [['p'], ['p'], ['q']]);
   });
 });
+
+describe('search: _lastUpdated with every prefix, from the version timestamp (search.html#lastUpdated)', () => {
+  let t: ReturnType<typeof api>;
+  const clock = new TestClock(Date.parse('2026-03-14T18:29:59.999Z'));
+  const written: { id: string; ms: number }[] = [];
+  before(async function () {
+    this.timeout(30_000);
+    t = api({ clock });
+    // Just before, at, and after midnight in India (18:30Z), then a day and a year later.
+    for (const [id, step] of [['a', 0], ['b', 1], ['c', 1000], ['d', 86_400_000], ['e', 365 * 86_400_000]] as const) {
+      clock.advance(step);
+      await t.http.put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id });
+      written.push({ id, ms: clock.ms });
+    }
+  });
+  after(() => t.close());
+
+  const searches: { text: string; range: [number, number] }[] = [
+    { text: '2026-03-15T00:00:00+05:30', range: [Date.parse('2026-03-14T18:30:00Z'), Date.parse('2026-03-14T18:30:01Z')] },
+    { text: '2026-03-14', range: [Date.parse('2026-03-14T00:00:00Z'), Date.parse('2026-03-15T00:00:00Z')] },
+    { text: '2026-03', range: [Date.parse('2026-03-01T00:00:00Z'), Date.parse('2026-04-01T00:00:00Z')] },
+    { text: '2027', range: [Date.parse('2027-01-01T00:00:00Z'), Date.parse('2028-01-01T00:00:00Z')] },
+  ];
+  for (const [prefix, rule] of Object.entries(PREFIX_RULES)) {
+    it(`${prefix}`, async () => {
+      for (const s of searches) {
+        const expected = written.filter((w) => rule([w.ms, w.ms + 1], s.range)).map((w) => w.id).sort();
+        const res = await t.http.get(`/fhir/Patient?_lastUpdated=${prefix}${encodeURIComponent(s.text)}`);
+        assert.deepEqual(((res.body as Bundle).entry ?? []).map((e) => e.resource?.id).sort(), expected, `_lastUpdated=${prefix}${s.text}`);
+      }
+    });
+  }
+
+  it(':missing is never true: every resource has a version timestamp', async () => {
+    assert.deepEqual(((await t.http.get('/fhir/Patient?_lastUpdated:missing=true')).body as Bundle).entry ?? [], []);
+    assert.equal(((await t.http.get('/fhir/Patient?_lastUpdated:missing=false')).body as Bundle).entry?.length, 5);
+  });
+});

@@ -28,6 +28,27 @@ const RANGE_PREDICATES = {
   ap: 't.lo < ? AND t.hi > ?',
 } as const;
 
+/**
+ * The same prefixes for a version's timestamp: an instant w is the range [w, w + 1) in whole
+ * milliseconds, so each rule reduces to a bound on w that the (written_ms) index can range-scan.
+ */
+function writtenPredicate(v: Ranged, nowMs: number, params: unknown[]): string {
+  switch (v.prefix) {
+    case 'eq': params.push(v.lo, v.hi); return '(t.written_ms >= ? AND t.written_ms < ?)';
+    case 'ne': params.push(v.lo, v.hi); return '(t.written_ms < ? OR t.written_ms >= ?)';
+    case 'gt': case 'sa': params.push(v.hi); return 't.written_ms >= ?';
+    case 'lt': case 'eb': params.push(v.lo); return 't.written_ms < ?';
+    case 'ge': params.push(v.lo); return 't.written_ms >= ?';
+    case 'le': params.push(v.hi); return 't.written_ms < ?';
+    case 'ap': {
+      const spread = Math.abs(v.value - nowMs) * 0.1;
+      params.push(v.lo - spread, v.hi + spread);
+      return '(t.written_ms >= ? AND t.written_ms < ?)';
+    }
+    default: { const never: never = v.prefix; return never; }
+  }
+}
+
 function rangeArgs(v: Ranged, nowMs: number): unknown[] {
   switch (v.prefix) {
     case 'eq': case 'ne': return [v.lo, v.hi];
@@ -125,6 +146,12 @@ export class Planner {
         return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k IN (${c.keys.map(() => '?').join(', ')}))`;
       case 'or':
         return `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+      case 'last-updated': {
+        if (c.missing !== undefined) return c.missing ? '0' : '1';
+        const now = this.nowMs();
+        const preds = c.values.map((v) => writtenPredicate(v, now, params));
+        return `${a}.current_vid IN (SELECT t.vid FROM resource_version t WHERE ${preds.join(' OR ')})`;
+      }
       case 'token-in':
         throw new FhirError('exception', 'A ValueSet condition reached the store unresolved (resolveValueSets)');
       case 'composite':

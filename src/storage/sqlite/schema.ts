@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS resource_version (
 CREATE INDEX IF NOT EXISTS resource_type ON resource (type);
 CREATE UNIQUE INDEX IF NOT EXISTS resource_version_pk ON resource_version (pk, version);
 CREATE INDEX IF NOT EXISTS resource_version_type ON resource_version (type, vid);
+CREATE INDEX IF NOT EXISTS resource_version_written ON resource_version (written_ms);
 CREATE TABLE IF NOT EXISTS search_key (k INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS ix_token (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);
 CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (k, code, system, pk);
