@@ -18,6 +18,11 @@ export interface Config {
   defaultPageSize: number;
   maxPageSize: number;
   shutdownTimeoutMs: number;
+  /** JWKS of the token issuer, from a file or a URL; with neither the server runs open on loopback only. */
+  jwksFile?: string;
+  jwksUrl?: string;
+  authIssuer?: string;
+  authAudience?: string;
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -67,6 +72,10 @@ export const SETTINGS = {
   sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },
   defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000) },
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
+  jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
+  jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
+  authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },
+  authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000) },
 } as const;
 
@@ -98,5 +107,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
   }
   const config = out as unknown as Config;
   if (config.defaultPageSize > config.maxPageSize) throw new Error('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+  if (config.jwksFile && config.jwksUrl) throw new Error('set JWKS_FILE or JWKS_URL, not both');
+  if ((config.jwksFile || config.jwksUrl) && (!config.authIssuer || !config.authAudience)) {
+    throw new Error('with JWKS_FILE or JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE are required: tokens are checked against both');
+  }
   return config;
 }

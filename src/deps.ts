@@ -1,3 +1,4 @@
+import type { Authenticator } from './auth/access';
 import type { Config } from './config';
 import type { Issue } from './fhir/errors';
 import type { Logger } from './logger';
@@ -23,6 +24,8 @@ export interface Deps {
   /** The search parameters known per resource type (official R4 plus ours). */
   search: SearchParameters;
   validator: ResourceValidator;
+  /** Who is calling: a verified bearer token, or the open loopback mode. */
+  auth: Authenticator;
   clock: { now(): Date };
   ids: { newId(): string };
   logger: Logger;

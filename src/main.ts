@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
+import { TokenVerifier, type KeySource } from './auth/verifier';
 import { createApp } from './app';
 import { loadConfig, type Config } from './config';
 import type { Deps } from './deps';
@@ -18,15 +20,23 @@ export function baseValidator(config: Config): Deps['validator'] {
   return { validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }), warmUp };
 }
 
+/** Authentication from configuration: a verifier over the configured JWKS, or open (loopback only). */
+export function buildAuth(config: Config, now: () => Date): { auth: Authenticator; verifier?: TokenVerifier } {
+  if (!config.jwksFile && !config.jwksUrl) return { auth: openAccess() };
+  const source: KeySource = config.jwksFile ? { kind: 'file', path: config.jwksFile } : { kind: 'url', url: config.jwksUrl as string };
+  const verifier = new TokenVerifier(source, { issuer: config.authIssuer as string, audience: config.authAudience as string, now });
+  return { auth: bearerAccess(verifier), verifier };
+}
+
 /** Composition root: config → deps → listen. The only module that sees everything. */
-export function buildDeps(config: Config, logger: Logger): Deps {
+export function buildDeps(config: Config, logger: Logger, auth: Authenticator = openAccess()): Deps {
   const clock = { now: () => new Date() };
   const ids = { newId: () => randomUUID() };
   const search = loadSearchParameters([PROFILES_DIR]);
   const indexer = new Indexer(search);
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
     { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
-  return { config, store, search, validator: baseValidator(config), clock, ids, logger, startedAt: clock.now() };
+  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now() };
 }
 
 /**
@@ -54,7 +64,7 @@ function installShutdown(server: Server, deps: Deps, state: { accepting: boolean
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env, process.argv.slice(2));
@@ -63,7 +73,20 @@ function main(): void {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  const deps = buildDeps(config, logger);
+  const { auth, verifier } = buildAuth(config, () => new Date());
+  const exposed = exposureProblem(config.host, !auth.open);
+  if (exposed) {
+    process.stderr.write(`configuration error: ${exposed}\n`);
+    process.exit(2);
+  }
+  try {
+    await verifier?.load();
+  } catch (err) {
+    process.stderr.write(`configuration error: the JWKS could not be loaded: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
+  const deps = buildDeps(config, logger, auth);
   const started = Date.now();
   deps.validator.warmUp?.();
   const state = { accepting: true };
@@ -78,4 +101,4 @@ function main(): void {
   installShutdown(server, deps, state);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

@@ -1,8 +1,9 @@
+import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
 import type { ReturnPreference } from '../http/preconditions';
 import type { StoreReader } from '../storage/store';
-import { dispatch, entryRequest, isWrite } from './dispatch';
+import { authorizeEntry, dispatch, entryRequest, isWrite } from './dispatch';
 import { atEntry, entryPath, patchDocument, type EntryRequest, type ParsedEntry } from './entries';
 import { conditionalReferences, rewriteReferences } from './references';
 import { conditionalTargets } from './transaction';
@@ -14,12 +15,12 @@ import { errorEntry, resultEntry } from './response';
  * another. Entries may not point at each other (that needs a transaction), but conditional
  * references (`Patient?identifier=…`) are resolved per entry.
  */
-async function entryBody(deps: Deps, reader: StoreReader, entry: EntryRequest, base: string): Promise<unknown> {
+async function entryBody(deps: Deps, reader: StoreReader, entry: EntryRequest, base: string, principal: Principal): Promise<unknown> {
   if (entry.method === 'PATCH') return patchDocument(entry, deps.config.maxJsonDepth);
   const resource = entry.resource;
   if (resource === undefined || typeof resource !== 'object' || resource === null) return resource;
   const targets = new Map<string, string>();
-  if (conditionalReferences(resource).size > 0) await conditionalTargets(reader, deps, base, [{ entry, resource }], targets);
+  if (conditionalReferences(resource).size > 0) await conditionalTargets(reader, deps, base, [{ entry, resource }], targets, principal);
   try {
     rewriteReferences(resource, `${entryPath(entry.index)}.resource`, targets);
   } catch (err) {
@@ -29,14 +30,17 @@ async function entryBody(deps: Deps, reader: StoreReader, entry: EntryRequest, b
   return resource;
 }
 
-export async function runBatch(deps: Deps, parsed: ParsedEntry[], base: string, prefer: string | undefined, preference: ReturnPreference): Promise<string[]> {
+export async function runBatch(
+  deps: Deps, parsed: ParsedEntry[], base: string, principal: Principal, prefer: string | undefined, preference: ReturnPreference,
+): Promise<string[]> {
   const out: string[] = [];
   for (const p of parsed) {
     if (!p.ok) { out.push(errorEntry(p.error)); continue; }
     const entry = p.entry;
     try {
-      const body = await entryBody(deps, deps.store, entry, base);
-      const result = await dispatch(deps, entry, entryRequest(entry, base, body, prefer));
+      authorizeEntry(entry, principal);
+      const body = await entryBody(deps, deps.store, entry, base, principal);
+      const result = await dispatch(deps, entry, entryRequest(entry, base, body, principal, prefer));
       out.push(resultEntry(result, { base, write: isWrite(entry), preference }));
     } catch (err) {
       if (err instanceof FhirError) {

@@ -1,5 +1,7 @@
 import type { Resource } from 'fhir/r4';
 import type { Operation } from 'fast-json-patch';
+import { authorizeSearch } from '../auth/access';
+import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
 import { operations, patchOne } from '../interactions/patch';
@@ -72,7 +74,7 @@ async function guardAsync<T>(entry: EntryRequest, work: () => Promise<T>): Promi
 }
 
 /** Everything checkable before the store is touched: a bad entry fails the transaction cheaply. */
-export function prepare(deps: Deps, entry: EntryRequest, base: string): Prepared {
+export function prepare(deps: Deps, entry: EntryRequest, base: string, principal: Principal): Prepared {
   return guard(entry, () => {
     const kind = kindOf(entry);
     const { type, id } = entry.match.params;
@@ -82,6 +84,7 @@ export function prepare(deps: Deps, entry: EntryRequest, base: string): Prepared
     if (kind === 'create' && entry.ifNoneExist !== undefined) {
       p.criteria = conditionalQuery(deps.search, type, queryFromHeader(entry.ifNoneExist, type), base);
     }
+    if (p.criteria) authorizeSearch(principal, type, p.criteria.where);
     p.expected = expectedVersion(entry.ifMatch);
     if (kind === 'create' || kind === 'update') {
       p.resource = validResource(deps, entry.resource, { expectedType: type, expectedId: id });
@@ -123,10 +126,11 @@ async function settle(deps: Deps, uow: UnitOfWork, p: Prepared): Promise<Settled
 }
 
 /** Conditional references resolve by search against the state before this transaction. */
-async function resolveConditional(reader: StoreReader, deps: Deps, reference: string, base: string): Promise<string> {
+async function resolveConditional(reader: StoreReader, deps: Deps, reference: string, base: string, principal: Principal): Promise<string> {
   const q = reference.indexOf('?');
   const type = reference.slice(0, q);
   const criteria = conditionalQuery(deps.search, type, new URLSearchParams(reference.slice(q + 1)), base);
+  authorizeSearch(principal, type, criteria.where);
   const found = await findMatch(reader, criteria);
   if (found.kind === 'one') return `${type}/${found.match.id}`;
   throw new FhirError(found.kind === 'many' ? 'duplicate' : 'not-found',
@@ -136,13 +140,13 @@ async function resolveConditional(reader: StoreReader, deps: Deps, reference: st
 
 /** Resolves every conditional reference in the given resources; errors name the entry holding it. */
 export async function conditionalTargets(
-  reader: StoreReader, deps: Deps, base: string, holders: { entry: EntryRequest; resource?: Resource }[], into: Map<string, string>,
+  reader: StoreReader, deps: Deps, base: string, holders: { entry: EntryRequest; resource?: Resource }[], into: Map<string, string>, principal: Principal,
 ): Promise<void> {
   for (const h of holders) {
     if (!h.resource) continue;
     for (const reference of conditionalReferences(h.resource)) {
       if (into.has(reference)) continue;
-      into.set(reference, await guardAsync(h.entry, () => resolveConditional(reader, deps, reference, base)));
+      into.set(reference, await guardAsync(h.entry, () => resolveConditional(reader, deps, reference, base, principal)));
     }
   }
 }
@@ -189,7 +193,9 @@ async function write(deps: Deps, uow: UnitOfWork, s: Settled, base: string): Pro
  * Runs the writes of a transaction inside `uow`, returning each write's result by entry index.
  * GET entries are left to the caller, which answers them once the writes are committed.
  */
-export async function runTransaction(deps: Deps, uow: UnitOfWork, prepared: Prepared[], base: string): Promise<Map<number, FhirResult>> {
+export async function runTransaction(
+  deps: Deps, uow: UnitOfWork, prepared: Prepared[], base: string, principal: Principal,
+): Promise<Map<number, FhirResult>> {
   const settled: Settled[] = [];
   for (const p of prepared) settled.push(await guardAsync(p.entry, () => settle(deps, uow, p)));
 
@@ -207,7 +213,7 @@ export async function runTransaction(deps: Deps, uow: UnitOfWork, prepared: Prep
     }
     if (identity && s.entry.fullUrl) targets.set(s.entry.fullUrl, identity);
   }
-  await conditionalTargets(uow, deps, base, settled, targets);
+  await conditionalTargets(uow, deps, base, settled, targets, principal);
   for (const s of settled) rewrite(s, targets);
 
   const results = new Map<number, FhirResult>();

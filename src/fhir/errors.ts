@@ -49,12 +49,15 @@ export type StatusOverride = 405 | 406 | 412 | 415 | 422 | 413 | 409;
 export class FhirError extends Error {
   readonly issues: Issue[];
   readonly status: number;
+  /** Response headers the spec pairs with this error (e.g. WWW-Authenticate on a 401). */
+  readonly headers?: Readonly<Record<string, string>>;
 
-  constructor(code: IssueCode, diagnostics: string, opts: { status?: StatusOverride; expression?: string[] } = {}) {
+  constructor(code: IssueCode, diagnostics: string, opts: { status?: StatusOverride; expression?: string[]; headers?: Record<string, string> } = {}) {
     super(diagnostics);
     this.name = 'FhirError';
     this.issues = [{ severity: code === 'informational' ? 'information' : 'error', code, diagnostics, expression: opts.expression }];
     this.status = opts.status ?? STATUS_BY_ISSUE_CODE[code];
+    this.headers = opts.headers;
   }
 
   /** Several problems found at once (validation): the first issue's code decides the status. */

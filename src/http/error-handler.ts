@@ -38,6 +38,7 @@ export function errorHandler(logger: Logger) {
     res.removeHeader('ETag');
     res.removeHeader('Last-Modified');
     res.removeHeader('Location');
+    if (err instanceof FhirError) for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
     sendJson(res, status, body, req.url.includes('_pretty=true'));
   };
 }

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { authorize, LOCAL_PRINCIPAL } from '../auth/access';
 import type { Deps } from '../deps';
 import { isResourceType } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
@@ -72,6 +73,8 @@ function handlerFor(deps: Deps, route: Route) {
       const params = req.params as Record<string, string | undefined>;
       res.locals.resourceType = params.type;
       checkPath(params);
+      const principal = route.access === 'public' ? LOCAL_PRINCIPAL : await deps.auth.authenticate(header(req, 'authorization'));
+      authorize(principal, route.access, params.compartmentType ?? params.type ?? '*');
       checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
       const isSearchPost = route.method === 'POST' && route.interaction.startsWith('search-');
       if (isSearchPost) await formParameters(deps, req, query);
@@ -91,6 +94,7 @@ function handlerFor(deps: Deps, route: Route) {
         },
         base: baseUrl(deps, req),
         path: url.slice('/fhir'.length),
+        principal,
       };
       const result = await handler(deps, request);
       respond(res, request, result, { pretty: isPretty(query.get('_pretty') ?? undefined), write, prefer: header(req, 'prefer') });

@@ -1,4 +1,12 @@
+import type { Action } from '../auth/scopes';
 import type { InteractionName } from '../interactions/registry';
+
+/**
+ * What a route needs from the caller's scopes: a SMART action on the resource type in the URL
+ * ('*' for system-level routes), nothing (`public`: the CapabilityStatement), or a check of each
+ * entry of a batch or transaction as if it were sent alone (`entries`).
+ */
+export type RouteAccess = Action | 'public' | 'entries';
 
 /**
  * The REST surface in one table (http.html#summary). Order matters: literal segments such as
@@ -6,28 +14,28 @@ import type { InteractionName } from '../interactions/registry';
  * `conditional` rows apply only when the URL carries a query (the criteria).
  */
 export const ROUTES = [
-  { method: 'GET', path: '/metadata', interaction: 'capabilities' },
-  { method: 'GET', path: '/', interaction: 'search-system' },
-  { method: 'POST', path: '/', interaction: 'transaction' },
-  { method: 'POST', path: '/_search', interaction: 'search-system' },
-  { method: 'GET', path: '/_history', interaction: 'history-system' },
-  { method: 'POST', path: '/:type/$validate', interaction: 'validate-type' },
-  { method: 'POST', path: '/:type/:id/$validate', interaction: 'validate-instance' },
-  { method: 'GET', path: '/:type/_history', interaction: 'history-type' },
-  { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance' },
-  { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread' },
-  { method: 'GET', path: '/:type/:id', interaction: 'read' },
-  { method: 'GET', path: '/:type/:id/:compartmentType', interaction: 'search-compartment' },
-  { method: 'GET', path: '/:type', interaction: 'search-type' },
-  { method: 'POST', path: '/:type/_search', interaction: 'search-type' },
-  { method: 'POST', path: '/:type', interaction: 'create' },
-  { method: 'PUT', path: '/:type/:id', interaction: 'update' },
-  { method: 'PUT', path: '/:type', interaction: 'conditional-update' },
-  { method: 'PATCH', path: '/:type/:id', interaction: 'patch' },
-  { method: 'PATCH', path: '/:type', interaction: 'conditional-patch' },
-  { method: 'DELETE', path: '/:type/:id', interaction: 'delete' },
-  { method: 'DELETE', path: '/:type', interaction: 'conditional-delete' },
-] as const satisfies readonly { method: string; path: string; interaction: InteractionName }[];
+  { method: 'GET', path: '/metadata', interaction: 'capabilities', access: 'public' },
+  { method: 'GET', path: '/', interaction: 'search-system', access: 's' },
+  { method: 'POST', path: '/', interaction: 'transaction', access: 'entries' },
+  { method: 'POST', path: '/_search', interaction: 'search-system', access: 's' },
+  { method: 'GET', path: '/_history', interaction: 'history-system', access: 'r' },
+  { method: 'POST', path: '/:type/$validate', interaction: 'validate-type', access: 'r' },
+  { method: 'POST', path: '/:type/:id/$validate', interaction: 'validate-instance', access: 'r' },
+  { method: 'GET', path: '/:type/_history', interaction: 'history-type', access: 'r' },
+  { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', access: 'r' },
+  { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread', access: 'r' },
+  { method: 'GET', path: '/:type/:id', interaction: 'read', access: 'r' },
+  { method: 'GET', path: '/:type/:id/:compartmentType', interaction: 'search-compartment', access: 's' },
+  { method: 'GET', path: '/:type', interaction: 'search-type', access: 's' },
+  { method: 'POST', path: '/:type/_search', interaction: 'search-type', access: 's' },
+  { method: 'POST', path: '/:type', interaction: 'create', access: 'c' },
+  { method: 'PUT', path: '/:type/:id', interaction: 'update', access: 'u' },
+  { method: 'PUT', path: '/:type', interaction: 'conditional-update', access: 'u' },
+  { method: 'PATCH', path: '/:type/:id', interaction: 'patch', access: 'u' },
+  { method: 'PATCH', path: '/:type', interaction: 'conditional-patch', access: 'u' },
+  { method: 'DELETE', path: '/:type/:id', interaction: 'delete', access: 'd' },
+  { method: 'DELETE', path: '/:type', interaction: 'conditional-delete', access: 'd' },
+] as const satisfies readonly { method: string; path: string; interaction: InteractionName; access: RouteAccess }[];
 
 export type Route = (typeof ROUTES)[number];
 

@@ -1,5 +1,6 @@
 import { runBatch } from '../bundle/batch';
-import { dispatch, entryRequest } from '../bundle/dispatch';
+import type { Principal } from '../auth/verifier';
+import { authorizeEntry, dispatch, entryRequest } from '../bundle/dispatch';
 import { atEntry, checkBundle, parseEntry, type EntryRequest } from '../bundle/entries';
 import { responseBundle, resultEntry } from '../bundle/response';
 import { prepare, runTransaction } from '../bundle/transaction';
@@ -30,16 +31,24 @@ function storeWithin(uow: UnitOfWork): ResourceStore {
   };
 }
 
-async function transaction(deps: Deps, entries: EntryRequest[], base: string, prefer: string | undefined): Promise<string[]> {
+async function transaction(deps: Deps, entries: EntryRequest[], base: string, principal: Principal, prefer: string | undefined): Promise<string[]> {
   const preference = returnPreference(prefer);
-  const prepared = entries.map((e) => prepare(deps, e, base));
+  // Every entry is allowed before anything runs: a transaction is refused whole, never half done.
+  for (const e of entries) {
+    try {
+      authorizeEntry(e, principal);
+    } catch (err) {
+      throw err instanceof FhirError ? atEntry(err, e.index, e.method, e.url) : err;
+    }
+  }
+  const prepared = entries.map((e) => prepare(deps, e, base, principal));
   const results = await deps.store.transact(async (uow) => {
-    const done = await runTransaction(deps, uow, prepared, base);
+    const done = await runTransaction(deps, uow, prepared, base, principal);
     const inside = { ...deps, store: storeWithin(uow) };
     for (const e of entries) {
       if (done.has(e.index)) continue;
       try {
-        done.set(e.index, await dispatch(inside, e, entryRequest(e, base, undefined, prefer)));
+        done.set(e.index, await dispatch(inside, e, entryRequest(e, base, undefined, principal, prefer)));
       } catch (err) {
         throw err instanceof FhirError ? atEntry(err, e.index, e.method, e.url) : err;
       }
@@ -58,9 +67,9 @@ export const batchOrTransaction: Handler = async (deps, request) => {
   if (bundle.type === 'transaction') {
     const failed = parsed.find((p) => !p.ok);
     if (failed && !failed.ok) throw failed.error;
-    entries = await transaction(deps, parsed.map((p) => (p as { entry: EntryRequest }).entry), request.base, prefer);
+    entries = await transaction(deps, parsed.map((p) => (p as { entry: EntryRequest }).entry), request.base, request.principal, prefer);
   } else {
-    entries = await runBatch(deps, parsed, request.base, prefer, returnPreference(prefer));
+    entries = await runBatch(deps, parsed, request.base, request.principal, prefer, returnPreference(prefer));
   }
   const type = bundle.type === 'transaction' ? 'transaction-response' : 'batch-response';
   return { status: 200, body: responseBundle(type, entries, deps.ids.newId(), deps.clock.now().toISOString()) };

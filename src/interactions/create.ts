@@ -1,3 +1,4 @@
+import { authorizeSearch } from '../auth/access';
 import { checkDocument, isDocument, storeDocumentEntries } from '../bundle/document';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Handler } from './types';
@@ -11,6 +12,7 @@ export const create: Handler = async (deps, request) => {
   if (document) checkDocument(resource);
   const condition = request.headers.ifNoneExist;
   const criteria = condition === undefined ? undefined : conditionalQuery(deps.search, type, queryFromHeader(condition, type), request.base);
+  if (criteria) authorizeSearch(request.principal, type, criteria.where);
   return deps.store.transact(async (uow) => {
     if (criteria) {
       const found = await findMatch(uow, criteria);

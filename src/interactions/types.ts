@@ -1,4 +1,5 @@
 import type { CapabilityStatementRestResourceInteraction, CapabilityStatementRestInteraction, Resource } from 'fhir/r4';
+import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
 import type { StoredVersion } from '../storage/store';
 
@@ -23,6 +24,8 @@ export interface FhirRequest {
   base: string;
   /** The request's own URL relative to the base, e.g. /Patient/1/_history?_count=2 (for self links). */
   path: string;
+  /** Who is asking, already authenticated and allowed this interaction. */
+  principal: Principal;
 }
 
 /** What an interaction returns; the HTTP layer turns it into a response. Handlers never touch `res`. */

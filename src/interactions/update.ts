@@ -1,3 +1,4 @@
+import { authorizeSearch } from '../auth/access';
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../fhir/errors';
 import { isDocument, refuseDocumentChange } from '../bundle/document';
@@ -37,6 +38,7 @@ export const update: Handler = async (deps, request) => {
 export const conditionalUpdate: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const criteria = conditionalQuery(deps.search, type, request.query, request.base);
+  authorizeSearch(request.principal, type, criteria.where);
   const resource = validResource(deps, request.body, { expectedType: type });
   const expected = expectedVersion(request.headers.ifMatch);
   refuseNewDocument(resource);

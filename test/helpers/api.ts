@@ -2,13 +2,14 @@ import { strict as assert } from 'node:assert';
 import type { OperationOutcome } from 'fhir/r4';
 import request from 'supertest';
 import { createApp } from '../../src/app';
+import type { Authenticator } from '../../src/auth/access';
 import type { Config } from '../../src/config';
 import { testDeps, type TestClock } from './deps';
 
 export const FHIR_JSON = 'application/fhir+json';
 
 /** A supertest agent over a fresh app on an in-memory store. */
-export function api(options: { config?: Partial<Config>; clock?: TestClock } = {}) {
+export function api(options: { config?: Partial<Config>; clock?: TestClock; auth?: Authenticator } = {}) {
   const deps = testDeps(options);
   const app = createApp(deps);
   return { deps, http: request(app), close: () => deps.store.close() };

@@ -1,3 +1,4 @@
+import { openAccess, type Authenticator } from '../../src/auth/access';
 import { loadConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import { createLogger } from '../../src/logger';
@@ -13,10 +14,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** Deps on a fresh in-memory store, silent logs, a frozen clock. */
-export function testDeps(options: { config?: Partial<Config>; clock?: TestClock } = {}): Deps & { clock: TestClock } {
+export function testDeps(options: { config?: Partial<Config>; clock?: TestClock; auth?: Authenticator } = {}): Deps & { clock: TestClock } {
   const config = testConfig(options.config);
   const clock = options.clock ?? new TestClock();
   const ids = counterIds();
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) });
-  return { config, store, search: testSearchParameters(), validator: baseValidator(config), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
+  return { config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
 }
