@@ -23,7 +23,17 @@ export function openAccess(): Authenticator {
   return { open: true, authenticate: async () => LOCAL_PRINCIPAL };
 }
 
-export function bearerAccess(verifier: TokenVerifier): Authenticator {
+/** Verified tokens are remembered this long at most (and never past their expiry). */
+const CACHE_MS = 5 * 60_000;
+const CACHE_ENTRIES = 10_000;
+
+/**
+ * Bearer authentication. A signature check costs ~0.3 ms, as much as a whole read, so a verified
+ * token is remembered until it expires or for five minutes, whichever is sooner (which also
+ * bounds how long a key removed from the JWKS keeps working).
+ */
+export function bearerAccess(verifier: TokenVerifier, now: () => number = Date.now): Authenticator {
+  const verified = new Map<string, { principal: Principal; until: number }>();
   return {
     open: false,
     async authenticate(authorization) {
@@ -32,7 +42,14 @@ export function bearerAccess(verifier: TokenVerifier): Authenticator {
       }
       const m = /^Bearer +([A-Za-z0-9_.~+/-]+=*)$/i.exec(authorization.trim());
       if (!m) throw unauthorized('The Authorization header is not a bearer token');
-      return verifier.verify(m[1]);
+      const token = m[1];
+      const hit = verified.get(token);
+      if (hit && hit.until > now()) return hit.principal;
+      if (hit) verified.delete(token);
+      const principal = await verifier.verify(token);
+      if (verified.size >= CACHE_ENTRIES) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { principal, until: Math.min(principal.expiresAt ?? 0, now() + CACHE_MS) });
+      return principal;
     },
   };
 }

@@ -21,6 +21,8 @@ export interface Principal {
   fhirUser?: { type: string; id: string };
   /** The launch context patient (SMART `patient` claim). */
   patient?: string;
+  /** When the token expires (ms since epoch). */
+  expiresAt?: number;
 }
 
 export interface VerifierOptions {
@@ -120,7 +122,7 @@ export class TokenVerifier {
       throw unauthorized('The token claims are not JSON');
     }
     this.checkClaims(claims);
-    return principalFrom(claims);
+    return { ...principalFrom(claims), expiresAt: (claims.exp as number) * 1000 };
   }
 
   private checkClaims(claims: Record<string, unknown>): void {

@@ -70,3 +70,20 @@ describe('auth: bearer token verification (RFC 7519, SMART on FHIR)', () => {
     assert.equal(exposureProblem('0.0.0.0', true), undefined);
   });
 });
+
+describe('auth: verified tokens are remembered only while valid', () => {
+  it('a cached token stops working when it expires', async () => {
+    const { bearerAccess } = await import('../../src/auth/access');
+    const issuer = await testIssuer();
+    let nowMs = Date.now();
+    const verifier = new TokenVerifier({ kind: 'file', path: issuer.jwksFile }, { issuer: ISSUER, audience: AUDIENCE, now: () => new Date(nowMs), leewaySeconds: 0 });
+    await verifier.load();
+    const auth = bearerAccess(verifier, () => nowMs);
+    const token = await issuer.mint({ exp: Math.floor(nowMs / 1000) + 60 });
+    assert.equal((await auth.authenticate(`Bearer ${token}`)).subject, 'user-1');
+    assert.equal((await auth.authenticate(`Bearer ${token}`)).subject, 'user-1');
+    nowMs += 61_000;
+    await assert.rejects(auth.authenticate(`Bearer ${token}`), /expired/);
+    issuer.cleanup();
+  });
+});
