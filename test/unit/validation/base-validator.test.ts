@@ -35,6 +35,11 @@ describe('validation: base rules on every write (json.html, R4 JSON schema)', fu
     assert.deepEqual(summary(validateBase(patient({ gender: 'F' }))), ['code-invalid Patient.gender']);
   });
 
+  it('elements the definitions package adds to R4 are unknown here, as in R4', () => {
+    assert.deepEqual(summary(validateBase(patient({ meta: { project: 'p1' } }))), ['structure Patient.meta.project']);
+    assert.deepEqual(summary(validateBase({ resourceType: 'Binary', contentType: 'text/plain', url: 'https://x.example' })), ['structure Binary.url']);
+  });
+
   it('primitive formats, including real calendar dates and zones on times', () => {
     assert.deepEqual(summary(validateBase(patient({ birthDate: '2023-02-30' }))), ['value Patient.birthDate']);
     assert.deepEqual(summary(validateBase(patient({ birthDate: '14/05/1990' }))), ['value Patient.birthDate']);
