@@ -18,6 +18,10 @@ export interface Config {
   defaultPageSize: number;
   maxPageSize: number;
   shutdownTimeoutMs: number;
+  /** Implementation-guide folders (StructureDefinitions, ValueSets, CodeSystems) loaded besides profiles/. */
+  igDirs: string[];
+  /** `declared`: a write is checked against every profile in its meta.profile; `off`: base rules only. */
+  profileEnforcement: 'declared' | 'off';
   /** JWKS of the token issuer, from a file or a URL; with neither the server runs open on loopback only. */
   jwksFile?: string;
   jwksUrl?: string;
@@ -46,6 +50,8 @@ const text: Parser<string> = (raw, name) => {
   if (raw.trim() === '') throw new Error(`${name} must not be empty`);
   return raw;
 };
+/** Comma-separated values (a flag may also be given several times: see flagValues). */
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const url: Parser<string> = (raw, name) => {
   const u = new URL(raw);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL`);
@@ -72,6 +78,8 @@ export const SETTINGS = {
   sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },
   defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000) },
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
+  igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list },
+  profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const) },
   jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },
@@ -81,14 +89,20 @@ export const SETTINGS = {
 
 type Key = keyof typeof SETTINGS;
 
+/** Flags that may be repeated; their values are joined with commas (`--ig a --ig b` is `a,b`). */
+const REPEATABLE = new Set(['--ig']);
+
 function flagValues(argv: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
+  const set = (flag: string, value: string): void => {
+    values.set(flag, REPEATABLE.has(flag) && values.has(flag) ? `${values.get(flag)},${value}` : value);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
     const eq = arg.indexOf('=');
-    if (eq > 0) values.set(arg.slice(0, eq), arg.slice(eq + 1));
-    else if (i + 1 < argv.length) values.set(arg, argv[++i]);
+    if (eq > 0) set(arg.slice(0, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length) set(arg, argv[++i]);
     else throw new Error(`flag ${arg} needs a value`);
   }
   return values;

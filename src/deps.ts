@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/access';
+import type { Resource } from 'fhir/r4';
 import type { Config } from './config';
 import type { Issue } from './fhir/errors';
 import type { Logger } from './logger';
@@ -10,9 +11,12 @@ export interface ValidationContext {
   expectedId?: string;
 }
 
-/** Base validation of a resource about to be written: all problems found, none thrown. */
+/** Validation of a resource about to be written: all problems found, none thrown. */
 export interface ResourceValidator {
+  /** R4's own rules (JSON schema and the JSON rules). */
   validate(body: unknown, context: ValidationContext): Issue[];
+  /** Every profile in meta.profile, plus `extra`; a profile the server does not know is an error. */
+  validateProfiles(resource: Resource, extra?: string[]): Issue[];
   /** Compiles whatever is compiled lazily, so the first request does not pay for it. */
   warmUp?(): void;
 }

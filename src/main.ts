@@ -12,12 +12,21 @@ import { loadSearchParameters } from './search/parameters';
 import path from 'node:path';
 import { warmUp } from './validation/base-schema';
 import { validateBase } from './validation/base-validator';
+import { profileRegistry, type ProfileRegistry } from './validation/profiles/registry';
 
 /** Our own conformance resources (SearchParameters, later profiles), shipped with the server. */
 export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
 
 export function baseValidator(config: Config): Deps['validator'] {
-  return { validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }), warmUp };
+  const profiles = (): ProfileRegistry => profileRegistry([PROFILES_DIR, ...config.igDirs]);
+  return {
+    validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }),
+    validateProfiles: (resource, extra = []) => {
+      const urls = new Set([...(resource.meta?.profile ?? []), ...extra]);
+      return [...urls].flatMap((url) => profiles().validate(resource, url, `${resource.resourceType}.meta.profile`));
+    },
+    warmUp: () => { warmUp(); profiles().compileAll(); },
+  };
 }
 
 /** Authentication from configuration: a verifier over the configured JWKS, or open (loopback only). */

@@ -1,15 +1,25 @@
 import type { Resource } from 'fhir/r4';
 import type { Deps, ValidationContext } from '../deps';
-import { FhirError } from '../fhir/errors';
+import { FhirError, type Issue } from '../fhir/errors';
 import { parseETagVersion } from '../fhir/etag';
 
-/** Base validation of a body about to be written; throws a 400 listing every problem. */
+const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 'fatal';
+
+/**
+ * Validation of a body about to be written: R4's rules (a failure is a 400 listing every problem),
+ * then, unless switched off, every profile the resource declares in meta.profile (a failure is a
+ * 422: the resource is well-formed FHIR but not what its profile requires).
+ */
 export function validResource(deps: Deps, body: unknown, context: ValidationContext): Resource {
   if (body === undefined) throw new FhirError('required', 'A resource body is required');
-  const issues = deps.validator.validate(body, context);
-  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  const errors = deps.validator.validate(body, context).filter(isError);
   if (errors.length > 0) throw FhirError.of(errors);
-  return body as Resource;
+  const resource = body as Resource;
+  if (deps.config.profileEnforcement === 'declared' && resource.meta?.profile?.length) {
+    const profileErrors = deps.validator.validateProfiles(resource).filter(isError);
+    if (profileErrors.length > 0) throw FhirError.of(profileErrors, 422);
+  }
+  return resource;
 }
 
 export function expectedVersion(ifMatch: string | undefined): number | undefined {

@@ -63,12 +63,9 @@ export const validate: Handler = async (deps, request) => {
   const issues = deps.validator.validate(resource, { expectedType: type, expectedId });
   // Structural problems stop here: the rules below assume a well-formed resource.
   if (!issues.some((i) => i.severity === 'fatal')) issues.push(...nationalIdentifierIssues(resource as Resource & { identifier?: unknown }));
-  const profiles = [...(profile ? [profile] : []), ...((resource as Resource).meta?.profile ?? [])];
-  for (const url of new Set(profiles)) {
-    issues.push({
-      severity: 'warning', code: 'not-supported', expression: [`${type}.meta.profile`],
-      diagnostics: `Profile '${url}' was not checked: this server does not validate against StructureDefinitions yet; base R4 rules and national identifier formats were checked`,
-    });
+  if (!issues.some((i) => i.severity === 'fatal' || i.severity === 'error')) {
+    // Profiles are checked on a structurally valid resource; `profile` adds to those it declares.
+    issues.push(...deps.validator.validateProfiles(resource as Resource, profile ? [profile] : []));
   }
   return { status: 200, resource: outcome(issues) };
 };

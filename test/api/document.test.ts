@@ -120,6 +120,9 @@ describe('REST: FHIR documents (bundle.html#document, documents.html)', () => {
       }
       const files = fs.readdirSync(IG_EXAMPLES).filter((f) => f.startsWith('Bundle-')).sort();
       assert.ok(files.length > 0);
+      // The documents declare the DocumentBundle profile, so the IG they come from is loaded.
+      await t.close();
+      t = api({ config: { igDirs: [path.join(IG_EXAMPLES, '../../profiles/ndhm.in-6.5.0'), path.join(IG_EXAMPLES, '../../terminology/ndhm.in-6.5.0')] } });
       for (const file of files) {
         const doc = JSON.parse(fs.readFileSync(path.join(IG_EXAMPLES, file), 'utf8')) as Bundle;
         if (doc.type !== 'document') continue;

@@ -41,9 +41,21 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
       resourceType: 'Parameters',
       parameter: [{ name: 'resource', resource: patient({ id: 'p2' }) }, { name: 'mode', valueCode: 'update' }, { name: 'profile', valueUri: 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/Patient' }],
     });
-    const s = summary(o);
-    assert.ok(s.includes('error:invalid:Patient.id'), s.join());
-    assert.ok(s.includes('warning:not-supported:Patient.meta.profile'), 'a profile that was not checked says so');
+    assert.deepEqual(summary(o), ['error:invalid:Patient.id'], 'profiles are checked once the resource is structurally valid');
+  });
+
+  it('a profile the server does not know is an error, whether asked for or declared', async () => {
+    const asked = await check('/fhir/Patient/$validate?profile=https://example.in/StructureDefinition/Nope', patient());
+    assert.deepEqual(summary(asked), ['error:not-supported:Patient.meta.profile']);
+    const declared = await check('/fhir/Patient/$validate', patient({ meta: { profile: ['https://example.in/StructureDefinition/Nope'] } }));
+    assert.match(declared.issue[0].diagnostics ?? '', /not known to this server/);
+  });
+
+  it('writes are checked against their declared profiles: an unknown or violated profile is a 422', async () => {
+    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ meta: { profile: ['https://example.in/StructureDefinition/Nope'] } }));
+    assertOutcome(res, 422, 'not-supported', /not known/);
+    const core = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ meta: { profile: ['http://hl7.org/fhir/StructureDefinition/Patient'] } }));
+    assert.equal(core.status, 201, JSON.stringify(core.body));
   });
 
   it('mode=delete asks whether the stored resource exists; a resource of another type is an error', async () => {

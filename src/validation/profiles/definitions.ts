@@ -42,6 +42,17 @@ export function coreDefinitions(): ReadonlyMap<string, StructureDefinition> {
   return core;
 }
 
+let constraintKeys: Set<string> | undefined;
+
+/** The keys of R4's own invariants (ele-1, dom-2, bdl-3, obs-7 …), which profiles inherit. */
+export function coreConstraintKeys(): ReadonlySet<string> {
+  if (!constraintKeys) {
+    constraintKeys = new Set();
+    for (const sd of coreDefinitions().values()) for (const e of sd.snapshot?.element ?? []) for (const c of e.constraint ?? []) constraintKeys.add(c.key);
+  }
+  return constraintKeys;
+}
+
 /** Every StructureDefinition in a folder of JSON files (one resource per file, or Bundles of them). */
 export function readStructureDefinitions(dir: string): StructureDefinition[] {
   if (!fs.existsSync(dir)) return [];
