@@ -22,6 +22,8 @@ export interface Config {
   igDirs: string[];
   /** `declared`: a write is checked against every profile in its meta.profile; `off`: base rules only. */
   profileEnforcement: 'declared' | 'off';
+  /** Profiles every write of a type must conform to (one of them): `Type` or `Bundle#document` → URLs. */
+  requiredProfiles: Record<string, string[]>;
   /** JWKS of the token issuer, from a file or a URL; with neither the server runs open on loopback only. */
   jwksFile?: string;
   jwksUrl?: string;
@@ -50,6 +52,30 @@ const text: Parser<string> = (raw, name) => {
   if (raw.trim() === '') throw new Error(`${name} must not be empty`);
   return raw;
 };
+const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition';
+
+/** The ABDM national profiles (NRCeS IG), required by `REQUIRED_PROFILES=national`. */
+export const NATIONAL_PROFILES: Record<string, string[]> = {
+  Patient: [`${NRCES}/Patient`],
+  Practitioner: [`${NRCES}/Practitioner`],
+  Organization: [`${NRCES}/Organization`],
+  DiagnosticReport: [`${NRCES}/DiagnosticReportLab`, `${NRCES}/DiagnosticReportImaging`],
+  'Bundle#document': [`${NRCES}/DocumentBundle`],
+};
+
+/** `national`, or `Type=url|url,Type=url` (a resource must conform to one of its type's URLs). */
+const requiredProfiles: Parser<Record<string, string[]>> = (raw, name) => {
+  if (raw.trim() === '') return {};
+  if (raw.trim() === 'national') return NATIONAL_PROFILES;
+  const out: Record<string, string[]> = {};
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Z][A-Za-z]+(?:#[a-z-]+)?)=(.+)$/.exec(entry);
+    if (!m) throw new Error(`${name} entries are Type=url|url (or the preset national), got '${entry}'`);
+    out[m[1]] = m[2].split('|').map((u) => u.trim());
+  }
+  return out;
+};
+
 /** Comma-separated values (a flag may also be given several times: see flagValues). */
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const url: Parser<string> = (raw, name) => {
@@ -80,6 +106,7 @@ export const SETTINGS = {
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list },
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const) },
+  requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles },
   jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },

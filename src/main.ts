@@ -94,6 +94,18 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: the JWKS could not be loaded: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  let registry: ProfileRegistry;
+  try {
+    registry = profileRegistry([PROFILES_DIR, ...config.igDirs]);
+  } catch (err) {
+    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const missing = Object.values(config.requiredProfiles).flat().filter((url) => !registry.has(url));
+  if (missing.length > 0) {
+    process.stderr.write(`configuration error: REQUIRED_PROFILES names profiles no loaded IG defines (${missing.join(', ')}); load the IG with --ig\n`);
+    process.exit(2);
+  }
   if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
   const deps = buildDeps(config, logger, auth);
   const started = Date.now();

@@ -19,7 +19,23 @@ export function validResource(deps: Deps, body: unknown, context: ValidationCont
     const profileErrors = deps.validator.validateProfiles(resource).filter(isError);
     if (profileErrors.length > 0) throw FhirError.of(profileErrors, 422);
   }
+  checkRequiredProfiles(deps, resource);
   return resource;
+}
+
+/** The deployment's required profiles for this type: the resource must conform to one of them. */
+function checkRequiredProfiles(deps: Deps, resource: Resource): void {
+  const key = resource.resourceType === 'Bundle' ? `Bundle#${String((resource as { type?: string }).type)}` : resource.resourceType;
+  const required = deps.config.requiredProfiles[key];
+  if (!required?.length) return;
+  const bare = { ...resource, meta: { ...resource.meta, profile: [] } } as Resource;
+  const attempts = required.map((url) => deps.validator.validateProfiles(bare, [url]).filter(isError));
+  if (attempts.some((errors) => errors.length === 0)) return;
+  const shortest = attempts.reduce((a, b) => (b.length < a.length ? b : a));
+  throw FhirError.of([
+    { severity: 'error', code: 'invariant', diagnostics: `This server requires ${resource.resourceType} to conform to ${required.join(' or ')}`, expression: [resource.resourceType] },
+    ...shortest,
+  ], 422);
 }
 
 export function expectedVersion(ifMatch: string | undefined): number | undefined {

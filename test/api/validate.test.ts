@@ -77,3 +77,34 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
     assert.deepEqual(p?.operation, [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }]);
   });
 });
+
+describe('writes: profiles the deployment requires for a type (REQUIRED_PROFILES)', () => {
+  let dir: string;
+  let t: ReturnType<typeof api>;
+  const URL = 'https://example.in/StructureDefinition/IdentifiedPatient';
+  before(async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-'));
+    fs.writeFileSync(path.join(dir, 'sd.json'), JSON.stringify({
+      resourceType: 'StructureDefinition', url: URL, name: 'IdentifiedPatient', status: 'active', kind: 'resource', abstract: false,
+      type: 'Patient', derivation: 'constraint', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+      differential: { element: [{ id: 'Patient.identifier', path: 'Patient.identifier', min: 1 }] },
+    }));
+    t = api({ config: { igDirs: [dir], requiredProfiles: { Patient: [URL] } } });
+  });
+  after(async () => {
+    await t.close();
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a resource that conforms to none of its type\'s required profiles is a 422 saying which', async () => {
+    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient());
+    const outcome = assertOutcome(res, 422, 'invariant', /requires Patient to conform to https:\/\/example\.in/);
+    assert.deepEqual(outcome.issue[1].expression, ['Patient.identifier']);
+    const ok = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ identifier: [{ system: 'https://hospital.example.in/mrn', value: '1' }] }));
+    assert.equal(ok.status, 201);
+    assert.equal((await t.http.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send({ resourceType: 'Organization', name: 'PHC' })).status, 201, 'other types are not affected');
+  });
+});

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { loadConfig } from '../../src/config';
+import { loadConfig, NATIONAL_PROFILES } from '../../src/config';
 
 describe('config', () => {
   it('defaults match the README', () => {
@@ -34,5 +34,16 @@ describe('config', () => {
     assert.throws(() => loadConfig({}, ['--colour', 'red']), /unknown flag/);
     assert.throws(() => loadConfig({}, ['--port']), /needs a value/);
     assert.throws(() => loadConfig({ DEFAULT_PAGE_SIZE: '500', MAX_PAGE_SIZE: '100' }, []), /DEFAULT_PAGE_SIZE/);
+  });
+
+  it('implementation guides, required profiles and authentication settings', () => {
+    assert.deepEqual(loadConfig({}, ['--ig', 'a', '--ig', 'b.tgz']).igDirs, ['a', 'b.tgz']);
+    assert.deepEqual(loadConfig({ IG_DIRS: 'x,y' }, []).igDirs, ['x', 'y']);
+    assert.deepEqual(loadConfig({ REQUIRED_PROFILES: 'national' }, []).requiredProfiles, NATIONAL_PROFILES);
+    assert.deepEqual(loadConfig({ REQUIRED_PROFILES: 'Patient=https://a|https://b,Bundle#document=https://c' }, []).requiredProfiles,
+      { Patient: ['https://a', 'https://b'], 'Bundle#document': ['https://c'] });
+    assert.throws(() => loadConfig({ REQUIRED_PROFILES: 'patient=x' }, []), /REQUIRED_PROFILES entries/);
+    assert.throws(() => loadConfig({ JWKS_FILE: 'k.json' }, []), /AUTH_ISSUER and AUTH_AUDIENCE are required/);
+    assert.throws(() => loadConfig({ JWKS_FILE: 'k.json', JWKS_URL: 'https://x', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, []), /not both/);
   });
 });

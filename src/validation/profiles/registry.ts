@@ -5,6 +5,7 @@ import { readDefinitionBundle } from '../../fhir/definitions';
 import type { Issue } from '../../fhir/errors';
 import { ProfileChecker } from './checker';
 import { coreConstraintKeys, coreDefinitions } from './definitions';
+import { readPackageJson } from './package';
 import { SnapshotGenerator } from './snapshot';
 import { Terminology } from './terminology';
 
@@ -31,13 +32,17 @@ export class ProfileRegistry {
     this.snapshots = new SnapshotGenerator((url) => this.definitions.get(url.split('|')[0]));
   }
 
+  /** A folder of JSON files (searched recursively) or a FHIR package (`.tgz`). */
   private addFolder(folder: string): void {
-    if (!fs.existsSync(folder)) throw new Error(`IG folder ${folder} does not exist`);
-    const files = fs.readdirSync(folder, { recursive: true }).map(String).filter((f) => f.endsWith('.json')).sort();
-    for (const file of files) {
+    if (!fs.existsSync(folder)) throw new Error(`IG ${folder} does not exist`);
+    const texts = fs.statSync(folder).isFile()
+      ? readPackageJson(folder).map((f) => f.text)
+      : fs.readdirSync(folder, { recursive: true }).map(String).filter((f) => f.endsWith('.json')).sort()
+        .map((f) => fs.readFileSync(path.join(folder, f), 'utf8'));
+    for (const text of texts) {
       let json: { resourceType?: string; entry?: { resource?: unknown }[] };
       try {
-        json = JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as typeof json;
+        json = JSON.parse(text) as typeof json;
       } catch {
         continue; // not a FHIR JSON file (package.json and the like)
       }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,21 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
         const r = good() as Record<string, unknown>;
         mutate(r);
         assert.deepEqual(check(r), expected, name);
+      }
+    });
+
+    it('the same profile loads from a FHIR package (.tgz with everything under package/)', () => {
+      const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-'));
+      try {
+        fs.mkdirSync(path.join(pkg, 'package'));
+        for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(pkg, 'package', f));
+        execFileSync('tar', ['czf', path.join(pkg, 'ig.tgz'), '-C', pkg, 'package']);
+        const fromPackage = new ProfileRegistry([path.join(pkg, 'ig.tgz')]);
+        const r = good() as Record<string, unknown>;
+        delete r.subject;
+        assert.deepEqual(summary(fromPackage.validate(r, URL, 'DiagnosticReport')), ['required DiagnosticReport.subject']);
+      } finally {
+        fs.rmSync(pkg, { recursive: true, force: true });
       }
     });
 
