@@ -144,3 +144,49 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
     });
   });
 });
+
+describe('profiles/: the ABDM Consent profile we ship', () => {
+  const URL = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/ABDMConsent';
+  let registry: ProfileRegistry;
+  before(function () {
+    this.timeout(20_000);
+    registry = new ProfileRegistry([path.resolve(__dirname, '../../../../profiles')]);
+  });
+  const consent = () => ({
+    resourceType: 'Consent', status: 'active',
+    identifier: [{ system: 'https://abdm.gov.in/consent-artefact', value: 'c3b1a2f0-1111-4a2b-9c3d-000000000001' }],
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: 'Patient/abha-91756140888857' }, dateTime: '2026-11-20T10:00:00+05:30',
+    performer: [{ reference: 'Practitioner/hpr-71266557771234' }], organization: [{ reference: 'Organization/hfr-IN2710000001' }],
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit', period: { start: '2026-11-20T10:00:00+05:30', end: '2027-05-20T10:00:00+05:30' },
+      dataPeriod: { start: '2025-01-01T00:00:00+05:30', end: '2026-11-20T00:00:00+05:30' },
+      purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'CAREMGT' }],
+      class: [{ system: 'https://abdm-fhir-gateway.github.io/fhir/CodeSystem/abdm-hi-types', code: 'DiagnosticReport' }],
+    },
+  });
+  const check = (r: object) => summary(registry.validate(r, URL, 'Consent'));
+
+  it('a consent artefact as a Consent conforms', () => {
+    assert.deepEqual(check(consent()), []);
+  });
+
+  it('purpose, health information type, data range and expiry are enforced', () => {
+    const cases: [string, (c: ReturnType<typeof consent>) => void, string[]][] = [
+      ['unknown purpose', (c) => { c.provision.purpose[0].code = 'MARKETING'; }, ['code-invalid Consent.provision.purpose[0]']],
+      ['unknown HI type', (c) => { c.provision.class[0].code = 'Everything'; }, ['code-invalid Consent.provision.class[0]']],
+      ['no data range', (c) => { delete (c.provision as { dataPeriod?: unknown }).dataPeriod; }, ['required Consent.provision.dataPeriod']],
+      ['range backwards', (c) => { c.provision.dataPeriod.start = '2027-01-01T00:00:00+05:30'; }, ['invariant Consent']],
+      ['active without expiry', (c) => { delete (c.provision.period as { end?: string }).end; }, ['invariant Consent']],
+      ['no HIU', (c) => { delete (c as { organization?: unknown }).organization; }, ['required Consent.organization']],
+      ['two purposes', (c) => { c.provision.purpose.push({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'BTG' }); }, ['structure Consent.provision.purpose']],
+    ];
+    for (const [name, mutate, expected] of cases) {
+      const c = consent();
+      mutate(c);
+      assert.deepEqual(check(c), expected, name);
+    }
+  });
+});
