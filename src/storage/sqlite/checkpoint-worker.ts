@@ -7,9 +7,9 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const db = new Database((workerData as { file: string }).file);
+const { file, pending } = workerData as { file: string; pending: Int32Array };
+const db = new Database(file);
 db.pragma('busy_timeout = 5000');
-let busy = false;
 
 parentPort?.on('message', (message: 'checkpoint' | 'close') => {
   if (message === 'close') {
@@ -17,14 +17,12 @@ parentPort?.on('message', (message: 'checkpoint' | 'close') => {
     parentPort?.close();
     return;
   }
-  if (busy) return;
-  busy = true;
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch {
     // A checkpoint that cannot run now (the file is busy) is simply tried again next time.
   } finally {
-    busy = false;
-    parentPort?.postMessage('done');
+    // Shared memory, not a message: the writer may be too busy to turn its event loop and read one.
+    Atomics.store(pending, 0, 0);
   }
 });

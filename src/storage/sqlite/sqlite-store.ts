@@ -48,7 +48,8 @@ export class SqliteStore implements ResourceStore {
   private readonly walFile?: string;
   private readonly walLimitBytes: number;
   private checkpointer?: Worker;
-  private checkpointPending = false;
+  /** 1 while a checkpoint is requested and not yet done; the worker clears it. */
+  private readonly checkpointPending = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(options: SqliteOptions, private readonly deps: StoreDeps) {
     this.inMemory = options.dataDir === ':memory:';
@@ -72,8 +73,7 @@ export class SqliteStore implements ResourceStore {
     this.index = new IndexWriter(this.writer, this.writerKeys);
     this.history_ = new HistoryQueries(this.readerDb);
     if (!this.inMemory) {
-      this.checkpointer = new Worker(path.join(__dirname, 'checkpoint-worker.js'), { workerData: { file } });
-      this.checkpointer.on('message', () => { this.checkpointPending = false; });
+      this.checkpointer = new Worker(path.join(__dirname, 'checkpoint-worker.js'), { workerData: { file, pending: this.checkpointPending } });
       this.checkpointer.unref();
       this.checkpointTimer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs ?? 1000);
       this.checkpointTimer.unref();
@@ -82,20 +82,22 @@ export class SqliteStore implements ResourceStore {
 
   /** Asks the checkpoint worker to fold the WAL back into the database (one request at a time). */
   private checkpoint(): void {
-    if (!this.checkpointer || this.checkpointPending) return;
-    this.checkpointPending = true;
+    if (!this.checkpointer || Atomics.compareExchange(this.checkpointPending, 0, 0, 1) !== 0) return;
     this.checkpointer.postMessage('checkpoint');
   }
 
   /**
-   * Under unbroken write load the timer may find the worker busy every time; a commit that leaves
-   * the WAL over its limit asks for a checkpoint at once, or the WAL (and reads through it) grows.
+   * A commit that leaves the WAL over its limit asks the worker for a checkpoint at once. Under
+   * unbroken write load that is not enough: a checkpoint running beside the writer never catches
+   * the frames written meanwhile, so the WAL never starts over. Past four times the limit the writer
+   * itself folds the WAL back and truncates it, between two units of work (a short, bounded stall).
    */
   private checkpointIfLarge(): void {
-    if (this.walFile === undefined || this.checkpointPending) return;
+    if (this.walFile === undefined) return;
     let size = 0;
     try { size = fs.statSync(this.walFile).size; } catch { return; }
-    if (size > this.walLimitBytes) this.checkpoint();
+    if (size > 4 * this.walLimitBytes) this.writer.pragma('wal_checkpoint(TRUNCATE)');
+    else if (size > this.walLimitBytes) this.checkpoint();
   }
 
   private readNow<T>(work: (r: SqliteReader) => T): Promise<T> {
