@@ -8,6 +8,7 @@
  * Pass --data-dir D --keep to reuse a filled store on a later run (it is then not refilled).
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   const dbBytes = ['fhir.sqlite', 'fhir.sqlite-wal'].reduce((n, f) => n + (fs.existsSync(path.join(DATA_DIR, f)) ? fs.statSync(path.join(DATA_DIR, f)).size : 0), 0);
   console.log(`store: ${PATIENTS} patients, ~${PATIENTS * 13} resources, database ${(dbBytes / 2 ** 20).toFixed(0)} MiB`);
 
-  const server = createApp(deps).listen(0, '127.0.0.1');
+  const server = http.createServer(createApp(deps)).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
   const mid = Math.floor(PATIENTS / 2);

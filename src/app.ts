@@ -1,12 +1,14 @@
+import type { RequestListener } from 'node:http';
 import type { Deps } from './deps';
 import { createHttpApp, type Lifecycle } from './http/express-app';
+import { withFastRead } from './http/fast-read';
 import { requestLog } from './http/request-log';
 
 /**
- * The request lifecycle, in order: request id + access log → route (content negotiation, body
- * limits, parse, interaction) → not-found → error handler. Authentication, consent and audit
- * will slot into the interaction pipeline, not here.
+ * The request lifecycle, in order: request id + access log → route (authentication and scopes,
+ * content negotiation, body limits, parse, interaction) → not-found → error handler. Read by id
+ * takes the same path without express (http/fast-read.ts). The result is a node:http listener.
  */
-export function createApp(deps: Deps, lifecycle: Lifecycle = { accepting: () => true }) {
-  return createHttpApp(deps, lifecycle, [requestLog(deps.logger)]);
+export function createApp(deps: Deps, lifecycle: Lifecycle = { accepting: () => true }): RequestListener {
+  return withFastRead(deps, createHttpApp(deps, lifecycle, [requestLog(deps.logger)]));
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
 import { TokenVerifier, type KeySource } from './auth/verifier';
 import { createApp } from './app';
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   deps.validator.warmUp?.();
   const state = { accepting: true };
-  const server = createApp(deps, { accepting: () => state.accepting }).listen(config.port, config.host, () => {
+  const server = http.createServer(createApp(deps, { accepting: () => state.accepting })).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info('listening', { base: `http://${config.host}:${port}/fhir`, dataDir: config.dataDir, startupMs: Date.now() - started });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger';
 
@@ -6,27 +7,33 @@ import type { Logger } from '../logger';
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Request id and access log. The log line names the interaction and resource type but never
- * the URL's query or ids beyond the route, the body, or any header value: those may carry
- * patient identifiers (an ABHA number in a query) or tokens.
+ * Request id and access log for one request. The log line names the interaction and resource
+ * type (from `locals`, filled in while the request is served) but never the URL's query or ids
+ * beyond the route, the body, or any header value: those may carry patient identifiers (an ABHA
+ * number in a query) or tokens.
  */
+export function beginRequest(req: IncomingMessage, res: ServerResponse, logger: Logger, locals: Record<string, unknown>): string {
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', requestId);
+  if (!logger.isInfoEnabled()) return requestId; // no access log: no per-request listener either
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    logger.info('request', {
+      requestId,
+      method: req.method,
+      interaction: locals.interaction,
+      resourceType: locals.resourceType,
+      status: res.statusCode,
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+  });
+  return requestId;
+}
+
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      if (!logger.isInfoEnabled()) return;
-      logger.info('request', {
-        requestId,
-        method: req.method,
-        interaction: res.locals.interaction,
-        resourceType: res.locals.resourceType,
-        status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      });
-    });
+    beginRequest(req, res, logger, res.locals);
     next();
   };
 }
