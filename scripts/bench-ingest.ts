@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { median, percentile, startServer } from './lib/bench-util';
+import { abhaNumber, median, percentile, startServer } from './lib/bench-util';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -31,19 +31,6 @@ const TESTS = [
   ['2823-3', 'Potassium', 'mmol/L', 4.2], ['2093-3', 'Cholesterol', 'mg/dL', 190], ['2571-8', 'Triglycerides', 'mg/dL', 140],
   ['8480-6', 'Systolic BP', 'mm[Hg]', 122], ['8462-4', 'Diastolic BP', 'mm[Hg]', 80], ['8867-4', 'Heart rate', '/min', 76],
 ] as const;
-
-/** 14 digits whose last is a Luhn check digit, written 91-XXXX-XXXX-XXXX as ABHA numbers are. */
-function abhaNumber(n: number): string {
-  const body = `91${String(n).padStart(11, '0')}`;
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  const digits = body + String((10 - (sum % 10)) % 10);
-  return `${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6, 10)}-${digits.slice(10)}`;
-}
 
 const urn = (): string => `urn:uuid:${randomUUID()}`;
 type Entry = BundleEntry & { resource: FhirResource };

@@ -17,7 +17,7 @@ import { ProfileRegistry } from '../src/validation/profiles/registry';
 import { readStructureDefinitions } from '../src/validation/profiles/definitions';
 import { SnapshotGenerator } from '../src/validation/profiles/snapshot';
 import { coreDefinitions } from '../src/validation/profiles/definitions';
-import { median } from './lib/bench-util';
+import { abhaNumber, median } from './lib/bench-util';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -25,18 +25,6 @@ const ROOT = path.resolve(args.get('ig-root') ?? '../shared/abdm-ig');
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const GENERATED = Number(args.get('generated') ?? 2000);
 const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition';
-
-function luhnAbha(n: number): string {
-  const body = `91${String(n).padStart(11, '0')}`;
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  const s = body + String((10 - (sum % 10)) % 10);
-  return `${s.slice(0, 2)}-${s.slice(2, 6)}-${s.slice(6, 10)}-${s.slice(10)}`;
-}
 
 async function main(): Promise<void> {
   const profilesDir = path.join(ROOT, 'profiles/ndhm.in-6.5.0');
@@ -72,7 +60,7 @@ async function main(): Promise<void> {
       resource: {
         resourceType: 'Patient', meta: { profile: [`${NRCES}/Patient`] },
         identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR', display: 'Medical record number' }] },
-          system: 'https://healthid.abdm.gov.in', value: luhnAbha(n) }],
+          system: 'https://healthid.abdm.gov.in', value: abhaNumber(n) }],
         name: [{ text: `Asha Devi ${n}` }], telecom: [{ system: 'phone', value: '+91-98200-12345', use: 'mobile' }],
         gender: n % 2 ? 'female' : 'male', birthDate: '1984-03-09',
       } as Resource,

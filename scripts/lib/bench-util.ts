@@ -38,3 +38,16 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   await waitFor(`${url}/readyz`);
   return { url, child };
 }
+
+/** 14 digits whose last is a Luhn check digit, written 91-XXXX-XXXX-XXXX as ABHA numbers are. */
+export function abhaNumber(n: number): string {
+  const body = `91${String(n).padStart(11, '0')}`;
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
+    sum += d;
+  }
+  const digits = body + String((10 - (sum % 10)) % 10);
+  return `${digits.slice(0, 2)}-${digits.slice(2, 6)}-${digits.slice(6, 10)}-${digits.slice(10)}`;
+}
