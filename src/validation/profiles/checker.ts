@@ -143,7 +143,7 @@ export class ProfileChecker {
       const many = Array.isArray(parent[f.key]);
       f.values.forEach((v, i) => items.push({ value: v, at: many ? `${at}.${f.key}[${i}]` : `${at}.${f.key}` }));
     }
-    if (node.slices.length > 0 && def.slicing) this.sliced(node, items, where, issues);
+    if (node.slices.length > 0) this.sliced(node, items, where, issues);
     for (const item of items) this.values(node, item.value, item.at, issues);
   }
 
@@ -169,7 +169,9 @@ export class ProfileChecker {
 
   /** Assigns each value to the slice its discriminators pick, then checks each slice's cardinality and rules. */
   private sliced(node: Node, items: { value: unknown; at: string }[], where: string, issues: Issue[]): void {
-    const slicing = node.def.slicing as NonNullable<ElementDefinition['slicing']>;
+    // R4 slices every extension by url (open); the definitions we load do not always say so.
+    const slicing = node.def.slicing ?? (/(^|\.)(modifierExtension|extension)$/.test(node.def.path) ? EXTENSION_SLICING : undefined);
+    if (!slicing) return;
     const counts = new Map<Node, number>(node.slices.map((s) => [s, 0]));
     let lastSlice = -1;
     for (const item of items) {
@@ -204,6 +206,8 @@ export class ProfileChecker {
   }
 }
 
+const EXTENSION_SLICING: NonNullable<ElementDefinition['slicing']> = { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' };
+
 /** The element under `slice` at a discriminator path (`system`, `type.coding.code`, `$this`). */
 function descendant(slice: Node, path: string): Node | undefined {
   if (path === '$this') return slice;
@@ -228,6 +232,12 @@ function valuesAt(value: unknown, path: string): unknown[] {
 
 /** Whether `value` belongs to `slice` by one discriminator (profiling.html#discriminator). */
 function discriminates(slice: Node, d: ElementDefinitionSlicingDiscriminator, value: unknown): boolean {
+  // An extension slice is named by its definition's URL (the slice's type profile); its `url`
+  // child is often not unfolded at all.
+  const extensionProfile = d.path === 'url' ? slice.def.type?.[0]?.profile?.[0] : undefined;
+  if (extensionProfile !== undefined && (d.type === 'value' || d.type === 'pattern')) {
+    return isObject(value) && value.url === extensionProfile;
+  }
   const target = descendant(slice, d.path);
   if (!target) return false;
   const found = valuesAt(value, d.path);

@@ -35,6 +35,8 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
           { id: 'DiagnosticReport.effective[x]', path: 'DiagnosticReport.effective[x]', type: [{ code: 'dateTime' }] },
           { id: 'DiagnosticReport.performer', path: 'DiagnosticReport.performer', max: '1' },
           { id: 'DiagnosticReport.status', path: 'DiagnosticReport.status', fixedCode: 'final' },
+          { id: 'DiagnosticReport.extension:labAccreditation', path: 'DiagnosticReport.extension', sliceName: 'labAccreditation', min: 1, max: '1',
+            type: [{ code: 'Extension', profile: ['https://example.in/StructureDefinition/lab-accreditation'] }] },
         ] },
       }));
       registry = new ProfileRegistry([dir]);
@@ -45,6 +47,7 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
       resourceType: 'DiagnosticReport', status: 'final', conclusion: 'Normal',
       category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'LAB', display: 'Laboratory' }] }],
       code: { coding: [{ system: 'http://loinc.org', code: '58410-2' }] }, subject: { reference: 'Patient/p1' }, effectiveDateTime: '2026-03-14',
+      extension: [{ url: 'https://example.in/StructureDefinition/lab-accreditation', valueString: 'NABL MC-1234' }],
     });
     const check = (r: object) => summary(registry.validate(r, URL, 'DiagnosticReport'));
 
@@ -64,6 +67,7 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
         ['type not allowed for a choice', (r) => { delete r.effectiveDateTime; r.effectivePeriod = { start: '2026-03-14' }; }, ['structure DiagnosticReport.effectivePeriod']],
         ['maxLength', (r) => { r.conclusion = 'x'.repeat(21); }, ['too-long DiagnosticReport.conclusion']],
         ['invariant broken', (r) => { delete r.conclusion; }, ['invariant DiagnosticReport']],
+        ['required extension missing (slice by URL)', (r) => { r.extension = [{ url: 'https://example.in/other', valueString: 'x' }]; }, ['required DiagnosticReport.extension']],
       ];
       for (const [name, mutate, expected] of cases) {
         const r = good() as Record<string, unknown>;
