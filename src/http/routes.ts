@@ -20,6 +20,7 @@ export const ROUTES = [
   { method: 'POST', path: '/_search', interaction: 'search-system', access: 's' },
   { method: 'GET', path: '/_history', interaction: 'history-system', access: 'r' },
   { method: 'POST', path: '/:type/$validate', interaction: 'validate-type', access: 'r' },
+  { method: 'POST', path: '/:type/$abdm-artefact', interaction: 'consent-from-artefact', access: 'r' },
   { method: 'POST', path: '/:type/:id/$validate', interaction: 'validate-instance', access: 'r' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', access: 'r' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', access: 'r' },

@@ -2,11 +2,15 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/
 import type { Deps } from '../deps';
 import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
+import { OPERATION as ARTEFACT } from '../operations/abdm-artefact';
 import { OPERATION as VALIDATE } from '../operations/validate';
 import type { Handler, Interaction } from './types';
 
-/** The OperationDefinition of each operation the registry can name. */
-const OPERATION_DEFINITIONS: Record<string, string> = { [VALIDATE.name]: VALIDATE.definition };
+/** Each operation the registry can name: its OperationDefinition, and the types it is on (all if absent). */
+const OPERATIONS: Record<string, { definition: string; types?: readonly string[] }> = {
+  [VALIDATE.name]: { definition: VALIDATE.definition },
+  [ARTEFACT.name]: { definition: ARTEFACT.definition, types: ARTEFACT.types },
+};
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../../package.json') as { name: string; version: string };
@@ -34,7 +38,10 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
   }));
   const operations = [...new Set(interactions.filter((i) => i.level !== 'system' && i.operation).map((i) => i.operation as string))];
   if (operations.length > 0) {
-    for (const r of resource) r.operation = operations.map((name) => ({ name, definition: OPERATION_DEFINITIONS[name] }));
+    for (const r of resource) {
+      const own = operations.filter((name) => !OPERATIONS[name].types || OPERATIONS[name].types?.includes(r.type));
+      if (own.length) r.operation = own.map((name) => ({ name, definition: OPERATIONS[name].definition }));
+    }
   }
   const systemCodes = interactions.filter((i) => i.level === 'system' && i.capability !== null).map((i) => ({ code: i.capability }));
   return {

@@ -6,6 +6,7 @@ import { historyInstance, historySystem, historyType } from './history';
 import { conditionalPatch, patch } from './patch';
 import { read, vread } from './read';
 import { searchCompartment, searchSystem, searchType } from './search';
+import { consentArtefact } from '../operations/abdm-artefact';
 import { validate } from '../operations/validate';
 import type { Interaction } from './types';
 import { conditionalUpdate, update } from './update';
@@ -36,6 +37,7 @@ export const INTERACTIONS = [
   { name: 'conditional-delete', level: 'type', capability: 'delete', handler: conditionalDelete, write: true },
   { name: 'validate-type', level: 'type', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'validate-instance', level: 'instance', capability: null, operation: 'validate', handler: validate, write: false },
+  { name: 'consent-from-artefact', level: 'type', capability: null, operation: 'abdm-artefact', handler: consentArtefact, write: false },
 ] as const satisfies readonly Interaction[];
 
 export type InteractionName = (typeof INTERACTIONS)[number]['name'];
