@@ -26,6 +26,9 @@ function input(body: unknown, query: URLSearchParams): Input {
     if (!(MODES as readonly string[]).includes(raw)) throw new FhirError('invalid', `mode must be one of ${MODES.join(', ')}, not '${raw}'`);
     out.mode = raw as Mode;
   };
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    throw new FhirError('invalid', '$validate takes a resource, or a Parameters with a "resource" parameter, as a JSON object');
+  }
   const b = body as Resource | undefined;
   if (b?.resourceType === 'Parameters') {
     for (const p of (b as Parameters).parameter ?? []) {

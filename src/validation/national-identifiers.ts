@@ -90,8 +90,8 @@ export function checkNationalId(kind: NationalIdKind, value: string, at: string)
 }
 
 /** Every national identifier in a resource's top-level `identifier` list, checked. */
-export function nationalIdentifierIssues(resource: { resourceType?: string; identifier?: unknown }): Issue[] {
-  if (!Array.isArray(resource.identifier)) return [];
+export function nationalIdentifierIssues(resource: { resourceType?: string; identifier?: unknown } | null | undefined): Issue[] {
+  if (typeof resource !== 'object' || resource === null || !Array.isArray(resource.identifier)) return [];
   const issues: Issue[] = [];
   resource.identifier.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) return;

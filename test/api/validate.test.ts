@@ -69,6 +69,12 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
     assertOutcome(await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' }), 400, 'required');
     assertOutcome(await t.http.post('/fhir/Patient/$validate?mode=destroy').set('Content-Type', FHIR_JSON).send(patient()), 400, 'invalid');
     assertOutcome(await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send('{"resourceType":'), 400, 'structure');
+    for (const body of ['null', '5', '"x"', '[]']) {
+      assertOutcome(await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send(body), 400, 'invalid', /JSON object/);
+    }
+    const inParameters = await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: null }] });
+    assert.ok(inParameters.status < 500, JSON.stringify(inParameters.body));
   });
 
   it('the CapabilityStatement names the operation', async () => {
