@@ -29,6 +29,10 @@ export interface Config {
   jwksUrl?: string;
   authIssuer?: string;
   authAudience?: string;
+  /** Write an AuditEvent for every interaction (hash-chained, append-only). On unless turned off. */
+  audit: boolean;
+  /** Allow purpose BTG (break-the-glass) reads by practitioners, with a stated reason, flagged in the audit trail. */
+  breakTheGlass: boolean;
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -47,6 +51,11 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw, name)
   const v = (name === 'SQLITE_SYNCHRONOUS' ? raw.toUpperCase() : raw.toLowerCase()) as T;
   if (!values.includes(v)) throw new Error(`${name} must be one of ${values.join(', ')}, got '${raw}'`);
   return v;
+};
+const onOff: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v !== 'on' && v !== 'off') throw new Error(`${name} must be on or off, got '${raw}'`);
+  return v === 'on';
 };
 const text: Parser<string> = (raw, name) => {
   if (raw.trim() === '') throw new Error(`${name} must not be empty`);
@@ -111,6 +120,8 @@ export const SETTINGS = {
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },
   authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text },
+  audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff },
+  breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000) },
 } as const;
 

@@ -4,7 +4,9 @@ import type { Config } from './config';
 import type { Issue } from './fhir/errors';
 import type { Logger } from './logger';
 import type { SearchParameters } from './search/parameters';
+import type { IndexRows } from './search/index-rows';
 import type { ResourceStore } from './storage/store';
+import type { AuditTrail } from './audit/trail';
 
 export interface ValidationContext {
   expectedType?: string;
@@ -33,6 +35,10 @@ export interface Deps {
   clock: { now(): Date };
   ids: { newId(): string };
   logger: Logger;
+  /** What a resource is findable by (the same rows the store writes): consent decisions read them. */
+  index(resource: Resource): IndexRows;
+  /** The audit trail; absent when AUDIT=off. */
+  audit?: AuditTrail;
   /** When the server started: the CapabilityStatement's date. */
   startedAt: Date;
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Resource } from 'fhir/r4';
+import { AuditTrail } from './audit/trail';
 import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
 import { TokenVerifier, type KeySource } from './auth/verifier';
@@ -45,7 +47,9 @@ export function buildDeps(config: Config, logger: Logger, auth: Authenticator = 
   const indexer = new Indexer(search);
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
     { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
-  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now() };
+  const index = (r: Resource) => indexer.index(r);
+  const audit = config.audit ? new AuditTrail(store) : undefined;
+  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit };
 }
 
 /**

@@ -56,21 +56,27 @@ export function bearerAccess(verifier: TokenVerifier, now: () => number = Date.n
 
 const ACTION_NAMES: Record<Action, string> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
+/** Only the server writes these (the audit trail is append-only): no client may create, change or delete one. */
+export const APPEND_ONLY: ReadonlySet<string> = new Set(['AuditEvent']);
+
 /**
  * The scope check. `type` is the resource type acted on ('*' for system-level routes, which need a
- * '*' grant). Patient-context scopes are refused for now: honouring them means limiting every
- * read to one patient's compartment, which this server does not enforce yet, and granting them
- * unlimited would be a leak.
+ * '*' grant). Patient-context scopes (patient/…) are honoured by confining the reach to the launch
+ * patient's compartment (consent/reach.ts); here they need that patient to be named.
  */
 export function authorize(principal: Principal, access: RouteAccess, type: string): void {
-  if (access === 'public' || access === 'entries' || principal.kind === 'local') return;
+  if (access === 'public' || access === 'entries') return;
+  if ((access === 'c' || access === 'u' || access === 'd') && APPEND_ONLY.has(type)) {
+    throw new FhirError('forbidden', `${type} is written by the server only and is never changed or deleted`);
+  }
+  if (principal.kind === 'local') return;
   const grants = grantsFor(principal.grants, type, access);
   const insufficient = { 'WWW-Authenticate': 'Bearer realm="fhir", error="insufficient_scope"' };
   if (grants.length === 0) {
     throw new FhirError('forbidden', `The token's scopes do not allow ${ACTION_NAMES[access]} on ${type === '*' ? 'all types' : type}`, { headers: insufficient });
   }
-  if (grants.every((g) => g.context === 'patient')) {
-    throw new FhirError('forbidden', 'Patient-context scopes (patient/...) are not honoured yet: this server cannot yet confine access to one patient', { headers: insufficient });
+  if (grants.every((g) => g.context === 'patient') && principal.patient === undefined && principal.kind !== 'patient') {
+    throw new FhirError('forbidden', 'Patient-context scopes (patient/…) need a patient launch context in the token (the `patient` claim)', { headers: insufficient });
   }
 }
 

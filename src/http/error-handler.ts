@@ -11,6 +11,12 @@ function frameworkStatus(err: unknown): number | undefined {
 }
 
 /** The only place an error becomes an OperationOutcome response. No stack or internals reach the client. */
+/** The status an error will be answered with (for the audit record, written before the answer). */
+export function statusOf(err: unknown): number {
+  if (err instanceof FhirError) return err.status;
+  return frameworkStatus(err) ?? 500;
+}
+
 export function toOutcome(err: unknown, requestId: string, logger: Logger): { status: number; body: object } {
   if (err instanceof FhirError) {
     return { status: err.status, body: operationOutcome(err.issues) };

@@ -7,10 +7,12 @@ import { isResourceType } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
 import { isValidId } from '../fhir/ids';
 import { interaction } from '../interactions/registry';
+import { recordFailure, requestScope, type RequestFacts, type RequestScope } from '../interactions/pipeline';
 import type { FhirRequest } from '../interactions/types';
+import type { Principal } from '../auth/verifier';
 import { parseJson } from '../json/safe-json';
 import { readBody } from './body';
-import { errorHandler } from './error-handler';
+import { errorHandler, statusOf } from './error-handler';
 import { bodyKind, checkAcceptable, isPretty } from './negotiate';
 import { respond } from './respond';
 import { allowedMethods, ROUTES, type Route } from './routes';
@@ -79,33 +81,47 @@ export async function serve(
   if (route.interaction.startsWith('conditional-') && q < 0) return 'next';
   locals.interaction = route.interaction;
   locals.resourceType = params.type;
-  checkPath(params);
-  // Open (loopback) mode answers without a promise: no microtask hop on every request.
-  const principal = route.access === 'public' || deps.auth.open ? LOCAL_PRINCIPAL : await deps.auth.authenticate(header(req, 'authorization'));
-  authorize(principal, route.access, params.compartmentType ?? params.type ?? '*');
-  checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
-  const isSearchPost = route.method === 'POST' && route.interaction.startsWith('search-');
-  if (isSearchPost) await formParameters(deps, req, query);
-  const request: FhirRequest = {
-    type: params.type,
-    id: params.id,
-    versionId: params.vid,
-    compartmentType: params.compartmentType,
-    query,
-    body: isSearchPost ? undefined : await requestBody(deps, req, route),
-    headers: {
-      ifMatch: header(req, 'if-match'),
-      ifNoneExist: header(req, 'if-none-exist'),
-      ifNoneMatch: header(req, 'if-none-match'),
-      ifModifiedSince: header(req, 'if-modified-since'),
-      prefer: header(req, 'prefer'),
-    },
-    base: baseUrl(deps, req),
-    path: url.slice('/fhir'.length),
-    principal,
+  const facts: RequestFacts = {
+    requestId: String(locals.requestId ?? ''), clientAddress: req.socket.remoteAddress, interaction: route.interaction,
+    purpose: header(req, 'x-purpose-of-use'), breakGlassReason: header(req, 'x-break-glass-reason'),
   };
-  const result = await handler(deps, request);
-  respond(res, request, result, { pretty: isPretty(query.get('_pretty') ?? undefined), write, prefer: header(req, 'prefer') });
+  let principal: Principal | undefined;
+  let scope: RequestScope | undefined;
+  try {
+    checkPath(params);
+    // Open (loopback) mode answers without a promise: no microtask hop on every request.
+    principal = route.access === 'public' || deps.auth.open ? LOCAL_PRINCIPAL : await deps.auth.authenticate(header(req, 'authorization'));
+    authorize(principal, route.access, params.compartmentType ?? params.type ?? '*');
+    checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
+    const isSearchPost = route.method === 'POST' && route.interaction.startsWith('search-');
+    if (isSearchPost) await formParameters(deps, req, query);
+    const request: FhirRequest = {
+      type: params.type,
+      id: params.id,
+      versionId: params.vid,
+      compartmentType: params.compartmentType,
+      query,
+      body: isSearchPost ? undefined : await requestBody(deps, req, route),
+      headers: {
+        ifMatch: header(req, 'if-match'),
+        ifNoneExist: header(req, 'if-none-exist'),
+        ifNoneMatch: header(req, 'if-none-match'),
+        ifModifiedSince: header(req, 'if-modified-since'),
+        prefer: header(req, 'prefer'),
+      },
+      base: baseUrl(deps, req),
+      path: url.slice('/fhir'.length),
+      principal,
+    };
+    scope = requestScope(deps, principal, facts);
+    const result = await handler(scope.deps, request);
+    // Nothing leaves before it is accounted for: the response waits for its audit record.
+    await scope.finish(result.status, result);
+    respond(res, request, result, { pretty: isPretty(query.get('_pretty') ?? undefined), write, prefer: header(req, 'prefer') });
+  } catch (err) {
+    await recordFailure(deps, scope, statusOf(err), facts, principal);
+    throw err;
+  }
   return undefined;
 }
 

@@ -16,6 +16,7 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, logger: 
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', requestId);
+  locals.requestId = requestId;
   if (!logger.isInfoEnabled()) return requestId; // no access log: no per-request listener either
   const started = process.hrtime.bigint();
   res.on('finish', () => {

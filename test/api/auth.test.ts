@@ -13,10 +13,10 @@ describe('REST: authentication and SMART scopes on every route (SMART App Launch
   before(async () => {
     issuer = await testIssuer();
     tokens.system = await issuer.mint({ scope: 'system/*.cruds' });
-    tokens.reader = await issuer.mint({ scope: 'user/Patient.rs', fhirUser: 'Practitioner/dr-1' });
+    tokens.reader = await issuer.mint({ scope: 'system/Patient.rs' });
     tokens.patient = await issuer.mint({ scope: 'patient/*.rs', fhirUser: 'Patient/p-1', patient: 'p-1' });
-    tokens.observations = await issuer.mint({ scope: 'user/Observation.rs' });
-    tokens.creator = await issuer.mint({ scope: 'user/Patient.c' });
+    tokens.observations = await issuer.mint({ scope: 'system/Observation.rs' });
+    tokens.creator = await issuer.mint({ scope: 'system/Patient.c' });
   });
   after(() => issuer.cleanup());
   beforeEach(async () => {
@@ -60,7 +60,7 @@ describe('REST: authentication and SMART scopes on every route (SMART App Launch
     const conditional = await t.http.post('/fhir/Patient').set(as('creator')).set('Content-Type', FHIR_JSON)
       .set('If-None-Exist', 'identifier=https://healthid.abdm.gov.in|91-7561-4088-8857').send(patient());
     assertOutcome(conditional, 403, 'forbidden', /search on Patient/);
-    const observer = await issuer.mint({ scope: 'user/Observation.c' });
+    const observer = await issuer.mint({ scope: 'system/Observation.c' });
     const tx = await t.http.post('/fhir').set('Authorization', `Bearer ${observer}`).set('Content-Type', FHIR_JSON).send({
       resourceType: 'Bundle', type: 'transaction',
       entry: [{ fullUrl: 'urn:uuid:o', request: { method: 'POST', url: 'Observation' },
@@ -69,8 +69,14 @@ describe('REST: authentication and SMART scopes on every route (SMART App Launch
     assertOutcome(tx, 403, 'forbidden', /search on Patient/);
   });
 
-  it('patient-context scopes are refused until compartment enforcement exists, never widened', async () => {
-    assertOutcome(await t.http.get('/fhir/Patient/p-1').set(as('patient')), 403, 'forbidden', /Patient-context scopes/);
+  it('patient-context scopes confine the token to its launch patient, and need one', async () => {
+    await t.http.put('/fhir/Patient/p-2').set('Content-Type', FHIR_JSON).set(as('system')).send(patient({ id: 'p-2' }));
+    assert.equal((await t.http.get('/fhir/Patient/p-1').set(as('patient'))).status, 200);
+    assertOutcome(await t.http.get('/fhir/Patient/p-2').set(as('patient')), 404, 'not-found');
+    const all = await t.http.get('/fhir/Patient?_total=accurate').set(as('patient'));
+    assert.deepEqual([all.body.total, (all.body as Bundle).entry?.map((e) => e.resource?.id)], [1, ['p-1']]);
+    const contextless = await issuer.mint({ scope: 'patient/*.rs' });
+    assertOutcome(await t.http.get('/fhir/Patient/p-1').set('Authorization', `Bearer ${contextless}`), 403, 'forbidden', /launch context/);
   });
 
   it('batch and transaction entries are checked one by one with the same scopes', async () => {
@@ -101,7 +107,7 @@ describe('REST: searches cannot reach past the token\'s scopes', () => {
     await verifier.load();
     t = api({ auth: bearerAccess(verifier) });
     const system = `Bearer ${await issuer.mint({ scope: 'system/*.cruds' })}`;
-    reader = `Bearer ${await issuer.mint({ scope: 'user/Patient.rs' })}`;
+    reader = `Bearer ${await issuer.mint({ scope: 'system/Patient.rs' })}`;
     await t.http.put('/fhir/Patient/p-1').set('Content-Type', FHIR_JSON).set('Authorization', system).send(patient({ id: 'p-1' }));
     await t.http.put('/fhir/Observation/o-1').set('Content-Type', FHIR_JSON).set('Authorization', system)
       .send({ resourceType: 'Observation', id: 'o-1', status: 'final', code: { text: 'HIV test' }, subject: { reference: 'Patient/p-1' } });

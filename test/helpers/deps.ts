@@ -1,3 +1,5 @@
+import type { Resource } from 'fhir/r4';
+import { AuditTrail } from '../../src/audit/trail';
 import { openAccess, type Authenticator } from '../../src/auth/access';
 import { loadConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
@@ -10,7 +12,9 @@ import { testIndex, testSearchParameters } from './search';
 export { counterIds, TestClock };
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}, []), dataDir: ':memory:', ...overrides };
+  // Tests audit only where they check the trail: an AuditEvent per request would change what
+  // system-level searches and history return in every other test.
+  return { ...loadConfig({}, []), dataDir: ':memory:', audit: false, ...overrides };
 }
 
 /** Deps on a fresh in-memory store, silent logs, a frozen clock. */
@@ -19,5 +23,10 @@ export function testDeps(options: { config?: Partial<Config>; clock?: TestClock;
   const clock = options.clock ?? new TestClock();
   const ids = counterIds();
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) });
-  return { config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids, logger: createLogger('error', true), startedAt: clock.now() };
+  const index = (r: Resource) => testIndex().index(r);
+  const audit = config.audit ? new AuditTrail(store) : undefined;
+  return {
+    config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids,
+    logger: createLogger('error', true), startedAt: clock.now(), index, audit,
+  };
 }

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent } from 'fhir/r4';
+import { AsyncLock } from '../storage/async-lock';
+import type { ResourceStore, UnitOfWork } from '../storage/store';
+import { GENESIS, linkEvent } from './chain';
+
+interface Pending {
+  events: AuditEvent[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Events written together when reads arrive faster than one commit. */
+const MAX_BATCH = 500;
+
+/**
+ * The append-only, hash-chained audit trail of this process. Events of a write are linked and
+ * stored inside the write's own unit of work (`within`), so a write and its record commit
+ * together. Events of reads are group-committed (`record`): each waits for the commit that
+ * holds it (a response is sent only once it is accounted for), and under load one commit
+ * carries many. Linking and committing happen under one lock, so the chain's order is the
+ * commit order and a failed commit takes its links back.
+ */
+export class AuditTrail {
+  private readonly chain = randomUUID();
+  private sequence = 0;
+  private head = GENESIS;
+  private readonly lock = new AsyncLock();
+  private readonly queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(private readonly store: ResourceStore) {}
+
+  /** Runs a unit of work whose events (returned by `work`) are appended in it, atomically with its writes. */
+  within<T>(work: (uow: UnitOfWork) => Promise<{ result: T; events: AuditEvent[] }>): Promise<T> {
+    return this.lock.run(() => this.linked(async (uow, link) => {
+      const { result, events } = await work(uow);
+      await link(events);
+      return result;
+    }));
+  }
+
+  /** Appends events in their own unit of work, shared with whatever else is waiting. */
+  record(events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: Pending[] = [];
+        let n = 0;
+        while (this.queue.length > 0 && n < MAX_BATCH) { const p = this.queue.shift() as Pending; batch.push(p); n += p.events.length; }
+        try {
+          await this.lock.run(() => this.linked(async (_uow, link) => { await link(batch.flatMap((p) => p.events)); }));
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** A unit of work with a `link` that chains and stores events; on failure the chain is rewound. */
+  private async linked<T>(work: (uow: UnitOfWork, link: (events: AuditEvent[]) => Promise<void>) => Promise<T>): Promise<T> {
+    const mark = { sequence: this.sequence, head: this.head };
+    try {
+      return await this.store.transact((uow) => work(uow, async (events) => {
+        for (const event of events) {
+          this.sequence++;
+          const linked = linkEvent(event, this.chain, this.sequence, this.head);
+          this.head = linked.hash;
+          await uow.create(linked.event);
+        }
+      }));
+    } catch (err) {
+      this.sequence = mark.sequence;
+      this.head = mark.head;
+      throw err;
+    }
+  }
+}

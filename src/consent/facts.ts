@@ -1,0 +1,26 @@
+import type { Resource } from 'fhir/r4';
+import type { IndexRows } from '../search/index-rows';
+import type { SearchParameters } from '../search/parameters';
+import { compartmentParams } from './compartment';
+import type { Facts } from './decide';
+import { CARE_DATE } from './tables';
+
+export const SNOMED = 'http://snomed.info/sct';
+
+/**
+ * What decide() looks at, read from the resource's own index rows: the very values search
+ * matches on, so a read and a search can never disagree about whose a record is or its date.
+ */
+export function factsFrom(search: SearchParameters, resource: Resource, rows: IndexRows): Facts {
+  const type = resource.resourceType;
+  const id = resource.id ?? '';
+  const compartmentKeys = new Set(compartmentParams(type).map((code) => search.get(type, code)?.key).filter((k) => k !== undefined));
+  const patients = rows.reference.filter((r) => compartmentKeys.has(r.key) && r.type === 'Patient').map((r) => r.id);
+  if (type === 'Patient') patients.push(id);
+  const dateCode = CARE_DATE[type];
+  const dateKey = dateCode === undefined ? undefined : search.get(type, dateCode)?.key;
+  const careDates = dateKey === undefined ? [] : rows.date.filter((r) => r.key === dateKey).map((r) => ({ lo: r.lo, hi: r.hi }));
+  const typeKey = type === 'Composition' ? search.get('Composition', 'type')?.key : undefined;
+  const compositionTypes = typeKey === undefined ? [] : rows.token.filter((r) => r.key === typeKey && r.system === SNOMED).map((r) => r.code);
+  return { type, id, patients: [...new Set(patients)], careDates, compositionTypes };
+}

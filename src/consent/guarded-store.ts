@@ -1,0 +1,140 @@
+import type { Resource } from 'fhir/r4';
+import { APPEND_ONLY } from '../auth/access';
+import { FhirError } from '../fhir/errors';
+import type { SearchParameters } from '../search/parameters';
+import type { SearchQuery } from '../search/query';
+import type {
+  CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoredVersion, StoreReader, UnitOfWork, WriteOptions,
+} from '../storage/store';
+import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
+import { confine, restriction } from './restrict';
+
+/** The request's view of who is asking: their reach (loaded once, on first need) and the facts of a resource. */
+export interface Guard {
+  reach(): Promise<Reach>;
+  facts(resource: Resource): Facts;
+  /** Told of every record shown to the caller, with the decision that let it through (for the audit trail). */
+  shown?(version: StoredVersion, decision: Decision): void;
+}
+
+
+function refuseAppendOnly(type: string): void {
+  if (APPEND_ONLY.has(type)) throw new FhirError('forbidden', `${type} is written by the server only and is never changed or deleted`);
+}
+
+/**
+ * Consent enforcement at the store boundary: every read path (read, vread, search with its
+ * chains, `_has`, totals and includes, history, batch and transaction entries, conditional
+ * matching) goes through a store, so enforcing here leaves no path around it. Records the
+ * principal may not see are absent: a read says 404, as for a record that never existed, and a
+ * search neither returns nor counts them.
+ */
+class GuardedReader implements StoreReader {
+  constructor(protected readonly inner: StoreReader, protected readonly guard: Guard, protected readonly params: SearchParameters) {}
+
+  protected async visible<T extends StoredVersion>(v: T | undefined): Promise<T | undefined> {
+    if (!v) return undefined;
+    const reach = await this.guard.reach();
+    if (v.deleted || !v.resource) return reach.kind === 'all' ? v : undefined;
+    const decision = decide(reach, reach.kind === 'all' ? { type: v.type, id: v.id, patients: [], careDates: [], compositionTypes: [] } : this.guard.facts(v.resource));
+    if (!decision.permit) return undefined;
+    this.guard.shown?.(v, decision);
+    return v;
+  }
+
+  protected async filter<T extends StoredVersion>(versions: T[]): Promise<T[]> {
+    const out: T[] = [];
+    for (const v of versions) if (await this.visible(v)) out.push(v);
+    return out;
+  }
+
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    return this.visible(await this.inner.read(type, id));
+  }
+
+  async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    return this.visible(await this.inner.vread(type, id, versionId));
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const reach = await this.guard.reach();
+    if (reach.kind === 'all') return this.inner.search(query);
+    const where = confine(this.params, reach, query.where);
+    const limit = restriction(this.params, reach, query.types);
+    const page = await this.inner.search({ ...query, where: limit ? [...where, limit] : where });
+    // The store applied the same rules; deciding again costs little and reports each record's basis.
+    return { ...page, versions: await this.filter(page.versions) };
+  }
+
+  async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
+    return this.filter(await this.inner.referencedBy(sources, keys, targetType));
+  }
+
+  async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> {
+    return this.filter(await this.inner.referencing(targets, keys));
+  }
+}
+
+class GuardedUnitOfWork extends GuardedReader implements UnitOfWork {
+  constructor(private readonly uow: UnitOfWork, guard: Guard, params: SearchParameters) {
+    super(uow, guard, params);
+  }
+
+  private async mayWrite(resource: Resource): Promise<void> {
+    refuseAppendOnly(resource.resourceType);
+    const reach = await this.guard.reach();
+    if (reach.kind === 'all') return;
+    const decision = mayWrite(reach, this.guard.facts(resource));
+    if (!decision.permit) throw new FhirError('forbidden', `Not allowed: ${decision.reason}`);
+  }
+
+  /** A live record the caller cannot see may not be changed (nor, by update, silently replaced). */
+  private async mayChange(type: string, id: string): Promise<boolean> {
+    const current = await this.uow.read(type, id);
+    if (!current || current.deleted) return true;
+    return (await this.visible(current)) !== undefined;
+  }
+
+  async create(resource: Resource, options?: CreateOptions): Promise<LiveVersion> {
+    await this.mayWrite(resource);
+    return this.uow.create(resource, options);
+  }
+
+  async update(resource: Resource & { id: string }, options?: WriteOptions): Promise<{ version: LiveVersion; created: boolean }> {
+    await this.mayWrite(resource);
+    if (!(await this.mayChange(resource.resourceType, resource.id))) throw new FhirError('forbidden', `Not allowed to change ${resource.resourceType}/${resource.id}`);
+    return this.uow.update(resource, options);
+  }
+
+  async delete(type: string, id: string, options?: WriteOptions): Promise<StoredVersion | undefined> {
+    refuseAppendOnly(type);
+    // Deleting what the caller cannot see deletes nothing, exactly as for an absent record.
+    if (!(await this.mayChange(type, id))) return undefined;
+    const current = await this.uow.read(type, id);
+    if (current?.resource) await this.mayWrite(current.resource);
+    return this.uow.delete(type, id, options);
+  }
+}
+
+export class GuardedStore extends GuardedReader implements ResourceStore {
+  constructor(private readonly store: ResourceStore, guard: Guard, params: SearchParameters) {
+    super(store, guard, params);
+  }
+
+  transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.store.transact((uow) => work(new GuardedUnitOfWork(uow, this.guard, this.params)));
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    const page = await this.store.history(query);
+    return { ...page, versions: await this.filter(page.versions) };
+  }
+
+  ping(): Promise<boolean> {
+    return this.store.ping();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

@@ -1,0 +1,136 @@
+import type { Consent, Identifier, Patient, Resource } from 'fhir/r4';
+import type { Principal } from '../auth/verifier';
+import { FhirError } from '../fhir/errors';
+import type { SearchParameters } from '../search/parameters';
+import type { Condition } from '../search/query';
+import type { StoreReader } from '../storage/store';
+import type { ConsentTerms, Reach } from './decide';
+import { DEFAULT_PURPOSE, isPurpose, PURPOSES, type Purpose } from './tables';
+import { consentTerms } from './terms';
+
+/** What the request says about why it is made (X-Purpose-Of-Use, X-Break-Glass-Reason). */
+export interface StatedPurpose {
+  purpose?: string;
+  breakGlassReason?: string;
+}
+
+export interface ReachDeps {
+  store: StoreReader;
+  search: SearchParameters;
+  breakTheGlass: boolean;
+  now(): Date;
+}
+
+/** Consents one principal may hold, read per request so a grant or revocation counts at once. */
+const MAX_CONSENTS = 1000;
+const MAX_REASON = 500;
+
+function statedPurpose(stated: StatedPurpose): Purpose {
+  const code = stated.purpose?.trim();
+  if (code === undefined || code === '') return DEFAULT_PURPOSE;
+  if (!isPurpose(code)) throw new FhirError('invalid', `X-Purpose-Of-Use must be one of ${PURPOSES.join(', ')}, got '${code.slice(0, 40)}'`);
+  return code;
+}
+
+/**
+ * The patient a token is confined to: SMART patient-context scopes (patient/…) alone confine a
+ * client to its launch patient's compartment. Undefined when the token has user or system scopes.
+ */
+function confinement(principal: Principal): string | undefined {
+  if (principal.grants.length === 0 || !principal.grants.every((g) => g.context === 'patient')) return undefined;
+  const patient = principal.patient ?? (principal.kind === 'patient' ? principal.fhirUser?.id : undefined);
+  if (patient === undefined) {
+    throw new FhirError('forbidden', 'Patient-context scopes (patient/…) need a patient launch context in the token (the `patient` claim)');
+  }
+  return patient;
+}
+
+const NOTHING: Reach = { kind: 'patient', patient: '' };
+
+/** Who the principal may see on this request, as decide() takes it. */
+export async function reachFor(deps: ReachDeps, principal: Principal, stated: StatedPurpose): Promise<Reach> {
+  if (principal.kind === 'local') return { kind: 'all' };
+  const purpose = statedPurpose(stated);
+  const confinedTo = confinement(principal);
+  if (purpose === 'BTG') return breakGlass(deps, principal, stated, confinedTo);
+  switch (principal.kind) {
+    case 'system':
+      if (confinedTo !== undefined) return { kind: 'patient', patient: confinedTo };
+      return principal.grants.some((g) => g.context === 'system') ? { kind: 'all' } : NOTHING;
+    case 'patient': {
+      const own = principal.fhirUser?.id ?? '';
+      return confinedTo === undefined || confinedTo === own ? { kind: 'patient', patient: own } : NOTHING;
+    }
+    case 'practitioner':
+    case 'organization': {
+      let consents = await consentsHeldBy(deps, principal);
+      if (confinedTo !== undefined) consents = consents.map((c) => ({ ...c, patients: c.patients.filter((p) => p === confinedTo) }));
+      return { kind: 'consents', purpose, consents, nowMs: deps.now().getTime() };
+    }
+    default: {
+      const never: never = principal.kind;
+      return never;
+    }
+  }
+}
+
+function breakGlass(deps: ReachDeps, principal: Principal, stated: StatedPurpose, confinedTo: string | undefined): Reach {
+  if (!deps.breakTheGlass) throw new FhirError('forbidden', 'Break-the-glass access (purpose BTG) is not enabled on this server');
+  if (principal.kind !== 'practitioner') throw new FhirError('forbidden', 'Only a practitioner may break the glass');
+  const reason = stated.breakGlassReason?.trim() ?? '';
+  if (reason === '' || reason.length > MAX_REASON) {
+    throw new FhirError('forbidden', `Break-the-glass access needs a stated reason (X-Break-Glass-Reason, at most ${MAX_REASON} characters)`);
+  }
+  return confinedTo === undefined ? { kind: 'break-glass', reason } : { kind: 'patient', patient: confinedTo };
+}
+
+function key(search: SearchParameters, type: string, code: string): string {
+  const def = search.get(type, code);
+  if (!def) throw new FhirError('exception', `search parameter ${type}.${code} is not defined`);
+  return def.key;
+}
+
+/** Active consents that name the principal as requester, HIU or actor, by reference or identifier. */
+async function consentsHeldBy(deps: ReachDeps, principal: Principal): Promise<ConsentTerms[]> {
+  const user = principal.fhirUser;
+  if (!user) return [];
+  const self = await deps.store.read(user.type, user.id);
+  const own = (self?.resource as { identifier?: Identifier[] } | undefined)?.identifier ?? [];
+  const identifiers = own.map((i) => i.value).filter((v): v is string => typeof v === 'string' && v !== '');
+  const any: Condition[] = [];
+  for (const code of ['consentor', 'organization', 'actor']) {
+    const k = key(deps.search, 'Consent', code);
+    any.push({ kind: 'reference', key: k, values: [{ type: user.type, id: user.id }] });
+    if (identifiers.length > 0) any.push({ kind: 'token', key: `${k}:identifier`, values: identifiers.map((value) => ({ code: value })) });
+  }
+  const page = await deps.store.search({
+    types: ['Consent'],
+    where: [{ kind: 'token', key: key(deps.search, 'Consent', 'status'), values: [{ code: 'active' }] }, { kind: 'or', any }],
+    sort: [], count: MAX_CONSENTS, offset: 0, total: 'none',
+  });
+  const resolved = new Map<string, string[]>();
+  const out: ConsentTerms[] = [];
+  for (const v of page.versions) {
+    const consent = v.resource as Consent & { id: string };
+    out.push(consentTerms(consent, await patientIds(deps, consent, resolved)));
+  }
+  return out;
+}
+
+/** The Patient ids a consent's patient names: a literal reference, or an ABHA number/address. */
+async function patientIds(deps: ReachDeps, consent: Consent, cache: Map<string, string[]>): Promise<string[]> {
+  const ref = consent.patient?.reference;
+  const literal = ref === undefined ? undefined : /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
+  if (literal) return [literal[1]];
+  const value = consent.patient?.identifier?.value;
+  if (typeof value !== 'string' || value === '') return [];
+  const hit = cache.get(value);
+  if (hit) return hit;
+  const page = await deps.store.search({
+    types: ['Patient'], where: [{ kind: 'token', key: key(deps.search, 'Patient', 'identifier'), values: [{ code: value }] }],
+    sort: [], count: 10, offset: 0, total: 'none',
+  });
+  const ids = page.versions.map((v) => (v.resource as Patient & Resource).id ?? '');
+  cache.set(value, ids);
+  return ids;
+}

@@ -1,0 +1,64 @@
+/**
+ * The tables consent decisions are made from. Reviewers read the rules in decide.ts and the data
+ * they stand on here; nothing else in the server knows what a health-information type covers.
+ */
+
+/** ABDM purposes of use (HL7 v3 PurposeOfUse codes; ABDM consent manager, consent.md). */
+export const PURPOSES = ['CAREMGT', 'BTG', 'PUBHLTH', 'HPAYMT', 'DSRCH', 'PATRQT'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+export const isPurpose = (code: string): code is Purpose => (PURPOSES as readonly string[]).includes(code);
+
+/** The purpose a request is taken to serve when it names none: treatment of the patient. */
+export const DEFAULT_PURPOSE: Purpose = 'CAREMGT';
+
+export const HI_TYPES = [
+  'OPConsultation', 'Prescription', 'DischargeSummary', 'DiagnosticReport', 'ImmunizationRecord', 'HealthDocumentRecord', 'WellnessRecord',
+] as const;
+export type HiType = (typeof HI_TYPES)[number];
+
+/**
+ * What each ABDM health-information type lets a consent holder see: the resource types its
+ * NRCeS document profile carries, and the Composition type (SNOMED CT) of the document itself.
+ * A WellnessRecord Composition has no coded type in the IG, so only its entries are covered.
+ * The Patient resource is covered by every type (a record is unreadable without its subject).
+ */
+export const HI_TYPE_COVERS: Record<HiType, { types: readonly string[]; composition?: string }> = {
+  OPConsultation: {
+    composition: '371530004',
+    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
+      'MedicationStatement', 'MedicationRequest', 'Appointment', 'DocumentReference'],
+  },
+  Prescription: { composition: '440545006', types: ['MedicationRequest', 'DocumentReference'] },
+  DischargeSummary: {
+    composition: '373942005',
+    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
+      'MedicationStatement', 'MedicationRequest', 'DiagnosticReport', 'CarePlan', 'DocumentReference'],
+  },
+  DiagnosticReport: {
+    composition: '721981007',
+    types: ['DiagnosticReport', 'Observation', 'Specimen', 'ImagingStudy', 'Media', 'ServiceRequest', 'DocumentReference'],
+  },
+  ImmunizationRecord: { composition: '41000179103', types: ['Immunization', 'ImmunizationRecommendation', 'DocumentReference'] },
+  HealthDocumentRecord: { composition: '419891008', types: ['DocumentReference'] },
+  WellnessRecord: { types: ['Observation', 'DocumentReference'] },
+};
+
+/**
+ * The date of care of each covered type: the search parameter (R4) whose value must fall in a
+ * consent's data range (ABDM permission.dateRange: "which records, by care date"). A record
+ * without that date lies in no range. Patient has no date of care and is never range-limited.
+ */
+export const CARE_DATE: Record<string, string> = {
+  Composition: 'date', Encounter: 'date', Condition: 'recorded-date', Observation: 'date', AllergyIntolerance: 'date',
+  FamilyMemberHistory: 'date', Procedure: 'date', ServiceRequest: 'authored', MedicationStatement: 'effective',
+  MedicationRequest: 'authoredon', Appointment: 'date', DocumentReference: 'date', DiagnosticReport: 'date', CarePlan: 'date',
+  Specimen: 'collected', ImagingStudy: 'started', Media: 'created', Immunization: 'date', ImmunizationRecommendation: 'date',
+};
+
+/**
+ * Types that hold patient data but are outside the R4 Patient compartment, so no compartment
+ * rule can tell whose they are: only principals with unrestricted access read them. A stored
+ * document Bundle is readable entry by entry (its Composition and resources are stored too).
+ */
+export const UNCOMPARTMENTED_PATIENT_DATA: ReadonlySet<string> = new Set(['Bundle', 'Binary', 'Linkage']);

@@ -1,0 +1,117 @@
+import type { Bundle, Resource } from 'fhir/r4';
+import type { Principal } from '../auth/verifier';
+import { AuditedStore, type Written } from '../audit/audited-store';
+import { actionOf, auditEvent, type AuditEntity, type AuditFacts } from '../audit/event';
+import type { Decision, Reach } from '../consent/decide';
+import { factsFrom } from '../consent/facts';
+import { GuardedStore, type Guard } from '../consent/guarded-store';
+import { reachFor, type StatedPurpose } from '../consent/reach';
+import { DEFAULT_PURPOSE } from '../consent/tables';
+import type { Deps } from '../deps';
+import { FhirError } from '../fhir/errors';
+import type { StoredVersion } from '../storage/store';
+import type { FhirResult } from './types';
+
+/** What the HTTP layer knows about a request, for consent and audit. */
+export interface RequestFacts extends StatedPurpose {
+  requestId: string;
+  clientAddress?: string;
+  interaction: string;
+}
+
+/** The per-request pipeline: deps whose store enforces consent and audits writes, and the final audit record. */
+export interface RequestScope {
+  deps: Deps;
+  /** Records the interaction's outcome (reads and anything not recorded with its writes); resolves once stored. */
+  finish(status: number, result?: FhirResult): Promise<void>;
+}
+
+/**
+ * Wraps the store for one request: consent enforcement on every read path (GuardedStore) over
+ * write auditing in the same unit of work (AuditedStore). The loopback developer with auditing off
+ * gets the store as it is: nothing to enforce, nothing to record.
+ */
+export function requestScope(deps: Deps, principal: Principal, facts: RequestFacts): RequestScope {
+  const trail = deps.audit;
+  if (!trail && principal.kind === 'local') return { deps, finish: async () => undefined };
+  let reach: Promise<Reach> | undefined;
+  const consents = new Set<string>();
+  const guard: Guard = {
+    reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
+    facts: (resource) => factsFrom(deps.search, resource, deps.index(resource)),
+    shown: (_v: StoredVersion, decision: Decision) => { if (decision.permit && decision.consent) consents.add(decision.consent); },
+  };
+  const written = new Set<string>();
+  let recordedWrites = false;
+  const agent = {
+    kind: principal.kind,
+    subject: principal.subject,
+    fhirUser: principal.fhirUser ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined,
+  };
+  const eventFacts = (status: number, entities: AuditEntity[], action = actionOf(facts.interaction)): AuditFacts => ({
+    interaction: facts.interaction, action, recorded: deps.clock.now().toISOString(), status, requestId: facts.requestId,
+    clientAddress: facts.clientAddress, agent, purpose: facts.purpose?.trim() || DEFAULT_PURPOSE,
+    breakGlassReason: facts.purpose?.trim() === 'BTG' ? facts.breakGlassReason?.trim() : undefined, consents: [...consents], entities,
+  });
+  const entityOf = (type: string, id: string, versionId: number | undefined, resource: Resource | undefined): AuditEntity => ({
+    type, id, versionId, patients: resource ? guard.facts(resource).patients : [],
+  });
+  const inner = trail
+    ? new AuditedStore(deps.store, trail, (writes: Written[]) => {
+      recordedWrites = true;
+      for (const w of writes) written.add(`${w.version.type}/${w.version.id}`);
+      return auditEvent(eventFacts(200, writes.map((w) => entityOf(w.version.type, w.version.id, w.version.versionId, w.version.resource ?? w.before))));
+    })
+    : deps.store;
+  return {
+    deps: { ...deps, store: new GuardedStore(inner, guard, deps.search) },
+    async finish(status, result) {
+      if (!trail) return;
+      const shown = result ? entitiesOf(result, entityOf).filter((e) => !written.has(`${e.type}/${e.id}`)) : [];
+      // A write already recorded with its data needs no second record unless it also showed other records.
+      if (recordedWrites && shown.length === 0 && status < 400) return;
+      await trail.record([auditEvent(eventFacts(status, shown, recordedWrites ? 'E' : undefined))]);
+    },
+  };
+}
+
+type EntityOf = (type: string, id: string, versionId: number | undefined, resource: Resource | undefined) => AuditEntity;
+
+/** The records a response shows: its version, or the resources of its Bundle (a search page, history, a batch answer). */
+function entitiesOf(result: FhirResult, entityOf: EntityOf): AuditEntity[] {
+  if (result.version) {
+    const v = result.version;
+    return [entityOf(v.type, v.id, v.versionId, v.resource)];
+  }
+  let bundle: Bundle | undefined;
+  if (result.resource?.resourceType === 'Bundle') bundle = result.resource as Bundle;
+  else if (result.body !== undefined) bundle = JSON.parse(result.body) as Bundle;
+  const out: AuditEntity[] = [];
+  for (const entry of bundle?.entry ?? []) {
+    const r = entry.resource;
+    if (r?.id && r.resourceType !== 'OperationOutcome') {
+      out.push(entityOf(r.resourceType, r.id, r.meta?.versionId ? Number(r.meta.versionId) : undefined, r));
+      continue;
+    }
+    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/(\d+))?$/.exec(entry.response?.location ?? '');
+    if (m) out.push(entityOf(m[1], m[2], m[3] ? Number(m[3]) : undefined, undefined));
+  }
+  return out;
+}
+
+/** Records a request that failed before or during its interaction; never hides the original error. */
+export async function recordFailure(deps: Deps, scope: RequestScope | undefined, status: number, facts: RequestFacts, principal?: Principal): Promise<void> {
+  if (!deps.audit) return;
+  try {
+    if (scope) await scope.finish(status);
+    else {
+      await deps.audit.record([auditEvent({
+        interaction: facts.interaction, action: actionOf(facts.interaction), recorded: deps.clock.now().toISOString(), status,
+        requestId: facts.requestId, clientAddress: facts.clientAddress,
+        agent: { kind: principal?.kind ?? 'unknown', subject: principal?.subject ?? '' }, purpose: DEFAULT_PURPOSE, consents: [], entities: [],
+      })]);
+    }
+  } catch (err) {
+    deps.logger.error('audit record failed', { requestId: facts.requestId, error: err instanceof FhirError ? err.issues[0].code : String(err) });
+  }
+}

@@ -1,0 +1,337 @@
+import { strict as assert } from 'node:assert';
+import type { Bundle, Resource } from 'fhir/r4';
+import { bearerAccess } from '../../src/auth/access';
+import { TokenVerifier } from '../../src/auth/verifier';
+import { api, FHIR_JSON } from '../helpers/api';
+import { AUDIENCE, ISSUER, testIssuer } from '../helpers/tokens';
+
+/**
+ * A randomised check of consent enforcement on every read path, against an oracle written here
+ * from the rules (consent.html; ABDM consent artefact) over the generated data's own facts —
+ * not from the server's index rows, its decision code or its query restriction. Any leak (a
+ * record shown or counted that the oracle hides) or wrongful denial (the reverse) fails.
+ */
+
+/** Seeded PRNG (mulberry32), so a failure is reproducible from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = Number(process.env.CONSENT_ORACLE_SEED ?? 20261129);
+const rnd = prng(SEED);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+const chance = (p: number): boolean => rnd() < p;
+
+// ---- the oracle's own statement of the rules, for the types generated here ----
+const COVERS: Record<string, { types: string[]; doc?: string }> = {
+  OPConsultation: { types: ['Observation', 'MedicationRequest', 'Encounter', 'Condition', 'DocumentReference'], doc: '371530004' },
+  Prescription: { types: ['MedicationRequest', 'DocumentReference'], doc: '440545006' },
+  DischargeSummary: { types: ['Observation', 'MedicationRequest', 'Encounter', 'Condition', 'DiagnosticReport', 'DocumentReference'], doc: '373942005' },
+  DiagnosticReport: { types: ['DiagnosticReport', 'Observation', 'Specimen', 'DocumentReference'], doc: '721981007' },
+  ImmunizationRecord: { types: ['Immunization', 'DocumentReference'], doc: '41000179103' },
+  HealthDocumentRecord: { types: ['DocumentReference'], doc: '419891008' },
+  WellnessRecord: { types: ['Observation', 'DocumentReference'] },
+};
+const HI_TYPES = Object.keys(COVERS);
+const DOC_CODES = ['371530004', '440545006', '373942005', '721981007', '41000179103', '419891008'];
+const CLINICAL = ['Observation', 'DiagnosticReport', 'MedicationRequest', 'Encounter', 'Condition', 'Immunization', 'Composition', 'DocumentReference', 'Specimen'];
+const NOW = Date.UTC(2026, 0, 15, 10, 0, 0); // the test clock
+
+interface Rec { type: string; id: string; patient?: string; day?: string; endDay?: string; doc?: string; code?: string; consentPatient?: string }
+interface ConsentModel {
+  id: string; status: string; patient: string; byIdentifier: boolean; grantee: string; granteeBy: 'consentor' | 'organization' | 'identifier';
+  purpose: string; hiTypes: string[]; from: string; to: string; validFrom: number; validTo: number;
+}
+interface Who { name: string; kind: 'patient' | 'practitioner' | 'organization' | 'system'; ref?: string; token?: string }
+
+const day = (offsetDays: number): string => new Date(Date.UTC(2024, 0, 1) + offsetDays * 86_400_000).toISOString().slice(0, 10);
+
+function visible(who: Who, r: Rec, consents: ConsentModel[], purpose: string): boolean {
+  if (who.kind === 'system') return true;
+  if (r.type === 'Practitioner' || r.type === 'Organization') return true;
+  if (r.type === 'Bundle') return false;
+  if (r.type === 'Consent') return who.kind === 'patient' && r.consentPatient === who.ref;
+  if (who.kind === 'patient') return `Patient/${r.patient}` === who.ref;
+  return consents.some((c) => c.grantee === who.ref && c.status === 'active' && c.purpose === purpose
+    && c.validFrom <= NOW && NOW < c.validTo && c.patient === r.patient && covered(c, r));
+}
+
+function covered(c: ConsentModel, r: Rec): boolean {
+  if (r.type === 'Patient') return true;
+  const ok = r.type === 'Composition'
+    ? c.hiTypes.some((h) => COVERS[h].doc !== undefined && COVERS[h].doc === r.doc)
+    : c.hiTypes.some((h) => COVERS[h].types.includes(r.type));
+  if (!ok || r.day === undefined) return false;
+  return r.day <= c.to && (r.endDay ?? r.day) >= c.from;
+}
+
+// ---- generation ----
+function resourceOf(r: Rec, family: string): Resource {
+  return resourceJson(r, family) as unknown as Resource;
+}
+
+function resourceJson(r: Rec, family: string): Record<string, unknown> {
+  const subject = { reference: `Patient/${r.patient}` };
+  const code = { coding: [{ system: 'http://loinc.org', code: r.code ?? '718-7' }] };
+  switch (r.type) {
+    case 'Patient': return { resourceType: 'Patient', id: r.id, name: [{ family }], identifier: [{ system: 'https://healthid.abdm.gov.in/abha-address', value: `${r.id}@sbx` }] };
+    case 'Observation': return { resourceType: 'Observation', id: r.id, status: 'final', code, subject, ...(r.day ? { effectiveDateTime: r.day } : {}) };
+    case 'DiagnosticReport': return { resourceType: 'DiagnosticReport', id: r.id, status: 'final', code, subject, ...(r.day ? { effectiveDateTime: r.day } : {}) };
+    case 'MedicationRequest': return { resourceType: 'MedicationRequest', id: r.id, status: 'active', intent: 'order', medicationCodeableConcept: { text: 'Paracetamol' }, subject, ...(r.day ? { authoredOn: r.day } : {}) };
+    case 'Encounter': return { resourceType: 'Encounter', id: r.id, status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject, ...(r.day ? { period: { start: r.day, end: r.endDay } } : {}) };
+    case 'Condition': return { resourceType: 'Condition', id: r.id, code, subject, ...(r.day ? { recordedDate: r.day } : {}) };
+    case 'Immunization': return { resourceType: 'Immunization', id: r.id, status: 'completed', vaccineCode: { text: 'BCG' }, patient: subject, occurrenceDateTime: r.day as string };
+    case 'Composition': return {
+      resourceType: 'Composition', id: r.id, status: 'final', type: { coding: [{ system: 'http://snomed.info/sct', code: r.doc }] },
+      subject, date: r.day as string, author: [{ reference: 'Practitioner/dr-0' }], title: 'Record',
+    };
+    case 'DocumentReference': return { resourceType: 'DocumentReference', id: r.id, status: 'current', subject, content: [{ attachment: { contentType: 'application/pdf', title: 'report' } }], ...(r.day ? { date: `${r.day}T10:00:00Z` } : {}) };
+    case 'Specimen': return { resourceType: 'Specimen', id: r.id, subject, ...(r.day ? { collection: { collectedDateTime: r.day } } : {}) };
+    default: throw new Error(r.type);
+  }
+}
+
+function consentResource(c: ConsentModel): Resource {
+  return consentJson(c) as unknown as Resource;
+}
+
+function consentJson(c: ConsentModel): Record<string, unknown> {
+  const grantee = c.granteeBy === 'identifier'
+    ? { performer: [{ identifier: { system: 'https://doctor.ndhm.gov.in', value: `hpr-${c.grantee.split('/')[1]}` } }] }
+    : c.granteeBy === 'consentor' ? { performer: [{ reference: c.grantee }] } : { organization: [{ reference: c.grantee }] };
+  return {
+    resourceType: 'Consent', id: c.id, status: c.status as 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: c.byIdentifier ? { identifier: { system: 'https://healthid.abdm.gov.in/abha-address', value: `${c.patient}@sbx` } } : { reference: `Patient/${c.patient}` },
+    ...grantee,
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit',
+      period: { start: new Date(c.validFrom).toISOString(), end: new Date(c.validTo).toISOString() },
+      dataPeriod: { start: c.from, end: c.to },
+      purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: c.purpose }],
+      class: c.hiTypes.map((code) => ({ system: 'https://abdm-fhir-gateway.github.io/fhir/CodeSystem/abdm-hi-types', code })),
+    },
+  };
+}
+
+describe(`consent enforcement: randomised, against an independent oracle (seed ${SEED})`, function () {
+  this.timeout(300_000);
+  let issuer: Awaited<ReturnType<typeof testIssuer>>;
+  let t: ReturnType<typeof api>;
+  const records: Rec[] = [];
+  const consents: ConsentModel[] = [];
+  const principals: Who[] = [];
+  const families = new Map<string, string>();
+  let requests = 0;
+
+  before(async () => {
+    issuer = await testIssuer();
+    const verifier = new TokenVerifier({ kind: 'file', path: issuer.jwksFile }, { issuer: ISSUER, audience: AUDIENCE, now: () => new Date() });
+    await verifier.load();
+    t = api({ auth: bearerAccess(verifier) });
+    const patients = Array.from({ length: 10 }, (_, i) => `pt-${i}`);
+    const doctors = Array.from({ length: 5 }, (_, i) => `dr-${i}`);
+    const orgs = Array.from({ length: 3 }, (_, i) => `org-${i}`);
+    let n = 0;
+    for (const p of patients) {
+      families.set(p, `Family${p.slice(3)}`);
+      records.push({ type: 'Patient', id: p, patient: p });
+      for (let k = 0; k < 14; k++) {
+        const type = pick(CLINICAL);
+        const start = Math.floor(rnd() * 900);
+        const dated = type === 'Composition' || type === 'Immunization' || chance(0.9);
+        records.push({
+          type, id: `r-${++n}`, patient: p,
+          day: dated ? day(start) : undefined,
+          endDay: type === 'Encounter' && dated ? day(start + Math.floor(rnd() * 20)) : undefined,
+          doc: type === 'Composition' ? pick(DOC_CODES) : undefined,
+          code: pick(['718-7', '4548-4', '2339-0']),
+        });
+      }
+    }
+    for (const d of doctors) records.push({ type: 'Practitioner', id: d });
+    for (const o of orgs) records.push({ type: 'Organization', id: o });
+    const granteeOptions = [...doctors.map((d) => `Practitioner/${d}`), ...orgs.map((o) => `Organization/${o}`)];
+    for (let i = 0; i < 40; i++) {
+      const grantee = pick(granteeOptions);
+      const isDoctor = grantee.startsWith('Practitioner/');
+      const from = Math.floor(rnd() * 700);
+      const validFrom = NOW + (chance(0.15) ? 86_400_000 : -86_400_000 * Math.floor(1 + rnd() * 30));
+      const c: ConsentModel = {
+        id: `c-${i}`, status: pick(['active', 'active', 'active', 'inactive', 'rejected', 'proposed']), patient: pick(patients), byIdentifier: chance(0.3),
+        grantee, granteeBy: isDoctor ? (chance(0.4) ? 'identifier' : 'consentor') : 'organization',
+        purpose: pick(['CAREMGT', 'CAREMGT', 'PUBHLTH', 'HPAYMT']), hiTypes: HI_TYPES.filter(() => chance(0.35)),
+        from: day(from), to: day(from + Math.floor(rnd() * 400)),
+        validFrom, validTo: chance(0.15) ? NOW - 1000 : NOW + 86_400_000 * 30,
+      };
+      if (c.hiTypes.length === 0) c.hiTypes.push(pick(HI_TYPES));
+      consents.push(c);
+      records.push({ type: 'Consent', id: c.id, consentPatient: c.byIdentifier ? undefined : `Patient/${c.patient}` });
+    }
+    const system = await issuer.mint({ scope: 'system/*.cruds' });
+    const entries = records.filter((r) => r.type !== 'Consent' && r.type !== 'Practitioner' && r.type !== 'Organization').map((r) => resourceOf(r, families.get(r.patient as string) ?? ''));
+    entries.push(...doctors.map((d) => ({ resourceType: 'Practitioner', id: d, identifier: [{ system: 'https://doctor.ndhm.gov.in', value: `hpr-${d}` }] }) as Resource));
+    entries.push(...orgs.map((o) => ({ resourceType: 'Organization', id: o, name: o }) as Resource));
+    entries.push(...consents.map(consentResource));
+    const tx = await t.http.post('/fhir').set('Authorization', `Bearer ${system}`).set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Bundle', type: 'transaction',
+      entry: entries.map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } })),
+    });
+    assert.equal(tx.status, 200, JSON.stringify(tx.body).slice(0, 2000));
+    const document = { resourceType: 'Bundle', id: 'doc-1', type: 'collection', entry: [{ resource: resourceOf(records[1], '') }] };
+    assert.equal((await t.http.put('/fhir/Bundle/doc-1').set('Authorization', `Bearer ${system}`).set('Content-Type', FHIR_JSON).send(document)).status, 201);
+    records.push({ type: 'Bundle', id: 'doc-1' });
+
+    principals.push({ name: 'system', kind: 'system', token: system });
+    for (const p of patients.slice(0, 4)) {
+      principals.push({ name: `patient ${p}`, kind: 'patient', ref: `Patient/${p}`, token: await issuer.mint({ scope: 'patient/*.rs', fhirUser: `Patient/${p}`, patient: p }) });
+    }
+    for (const d of doctors) principals.push({ name: `doctor ${d}`, kind: 'practitioner', ref: `Practitioner/${d}`, token: await issuer.mint({ scope: 'user/*.rs', fhirUser: `Practitioner/${d}` }) });
+    for (const o of orgs) principals.push({ name: `facility ${o}`, kind: 'organization', ref: `Organization/${o}`, token: await issuer.mint({ scope: 'user/*.rs', fhirUser: `Organization/${o}` }) });
+  });
+  after(async () => {
+    issuer.cleanup();
+    await t.close();
+  });
+
+  const PURPOSE_HEADERS: (string | undefined)[] = [undefined, 'CAREMGT', 'PUBHLTH', 'HPAYMT'];
+  async function get(who: Who, url: string, purpose?: string) {
+    requests++;
+    const req = t.http.get(url).set('Authorization', `Bearer ${who.token}`);
+    if (purpose) req.set('X-Purpose-Of-Use', purpose);
+    return req;
+  }
+  const ids = (b: Bundle, mode = 'match'): string[] => (b.entry ?? []).filter((e) => e.search?.mode === mode || (mode === 'match' && !e.search)).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
+  const expected = (who: Who, purpose: string, filter: (r: Rec) => boolean): string[] =>
+    records.filter((r) => filter(r) && visible(who, r, consents, purpose)).map((r) => `${r.type}/${r.id}`).sort();
+  const ctx = (who: Who, what: string, purpose: string) => `${who.name} (${purpose}): ${what}`;
+
+  it('read and vread: 200 exactly when the oracle allows, 404 otherwise', async () => {
+    for (const who of principals) {
+      for (const r of records) {
+        const asked = pick(PURPOSE_HEADERS);
+        const purpose = asked ?? 'CAREMGT';
+        const allowed = visible(who, r, consents, purpose);
+        const url = chance(0.25) ? `/fhir/${r.type}/${r.id}/_history/1` : `/fhir/${r.type}/${r.id}`;
+        const res = await get(who, url, asked);
+        assert.equal(res.status, allowed ? 200 : 404, ctx(who, url, purpose));
+      }
+    }
+  });
+
+  it('type searches: the same matches and the same total as the oracle, with _summary=count agreeing', async () => {
+    for (const who of principals) {
+      for (const type of ['Patient', ...CLINICAL, 'Consent', 'Bundle', 'Practitioner']) {
+        const asked = pick(PURPOSE_HEADERS);
+        const purpose = asked ?? 'CAREMGT';
+        const want = expected(who, purpose, (r) => r.type === type);
+        const res = await get(who, `/fhir/${type}?_count=1000&_total=accurate`, asked);
+        assert.equal(res.status, 200, ctx(who, type, purpose));
+        assert.deepEqual(ids(res.body as Bundle), want, ctx(who, `${type} search`, purpose));
+        assert.equal((res.body as Bundle).total, want.length, ctx(who, `${type} total`, purpose));
+        const count = await get(who, `/fhir/${type}?_summary=count`, asked);
+        assert.equal((count.body as Bundle).total, want.length, ctx(who, `${type} _summary=count`, purpose));
+      }
+    }
+  });
+
+  it('includes, revincludes, chains, _has and compartments never reach past the oracle', async () => {
+    for (const who of principals) {
+      const asked = pick(PURPOSE_HEADERS);
+      const purpose = asked ?? 'CAREMGT';
+      const seen = (r: Rec) => visible(who, r, consents, purpose);
+      const byId = new Map(records.map((r) => [`${r.type}/${r.id}`, r]));
+
+      const inc = (await get(who, '/fhir/Observation?_count=1000&_include=Observation:subject', asked)).body as Bundle;
+      const obs = expected(who, purpose, (r) => r.type === 'Observation');
+      assert.deepEqual(ids(inc), obs, ctx(who, '_include matches', purpose));
+      const wantInc = [...new Set(obs.map((k) => `Patient/${byId.get(k)?.patient}`))].filter((k) => seen(byId.get(k) as Rec)).sort();
+      assert.deepEqual(ids(inc, 'include'), wantInc, ctx(who, '_include', purpose));
+
+      const rev = (await get(who, '/fhir/Patient?_count=1000&_revinclude=Observation:subject&_revinclude=Condition:subject', asked)).body as Bundle;
+      const pts = expected(who, purpose, (r) => r.type === 'Patient');
+      assert.deepEqual(ids(rev), pts, ctx(who, '_revinclude matches', purpose));
+      const wantRev = expected(who, purpose, (r) => (r.type === 'Observation' || r.type === 'Condition') && pts.includes(`Patient/${r.patient}`));
+      assert.deepEqual(ids(rev, 'include'), wantRev, ctx(who, '_revinclude', purpose));
+
+      for (const p of ['pt-0', 'pt-5']) {
+        const chain = (await get(who, `/fhir/Observation?_count=1000&subject.family=${families.get(p)}`, asked)).body as Bundle;
+        const patientSeen = seen(byId.get(`Patient/${p}`) as Rec);
+        assert.deepEqual(ids(chain), patientSeen ? expected(who, purpose, (r) => r.type === 'Observation' && r.patient === p) : [], ctx(who, `chain on ${p}`, purpose));
+        const compartment = (await get(who, `/fhir/Patient/${p}/Observation?_count=1000`, asked)).body as Bundle;
+        assert.deepEqual(ids(compartment), expected(who, purpose, (r) => r.type === 'Observation' && r.patient === p), ctx(who, `compartment ${p}`, purpose));
+      }
+      for (const code of ['718-7', '4548-4']) {
+        const has = (await get(who, `/fhir/Patient?_count=1000&_has:Observation:subject:code=${code}`, asked)).body as Bundle;
+        const want = expected(who, purpose, (r) => r.type === 'Patient'
+          && records.some((o) => o.type === 'Observation' && o.patient === r.id && o.code === code && seen(o)));
+        assert.deepEqual(ids(has), want, ctx(who, `_has code ${code}`, purpose));
+      }
+    }
+  });
+
+  it('history (instance, type, system) shows only what the oracle allows', async () => {
+    for (const who of principals) {
+      const asked = pick(PURPOSE_HEADERS);
+      const purpose = asked ?? 'CAREMGT';
+      const type = pick(CLINICAL);
+      const hist = (await get(who, `/fhir/${type}/_history?_count=1000`, asked)).body as Bundle;
+      const got = [...new Set((hist.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`))].sort();
+      assert.deepEqual(got, expected(who, purpose, (r) => r.type === type), ctx(who, `${type}/_history`, purpose));
+      const all = (await get(who, '/fhir/_history?_count=1000', asked)).body as Bundle;
+      const gotAll = [...new Set((all.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`))].sort();
+      assert.deepEqual(gotAll, expected(who, purpose, () => true), ctx(who, '_history', purpose));
+      for (const r of records.slice(0, 30)) {
+        const res = await get(who, `/fhir/${r.type}/${r.id}/_history`, asked);
+        const n = ((res.body as Bundle).entry ?? []).filter((e) => e.resource).length;
+        assert.equal(n, visible(who, r, consents, purpose) ? 1 : 0, ctx(who, `${r.type}/${r.id}/_history`, purpose));
+      }
+    }
+  });
+
+  it('batch GET entries answer exactly as the requests alone would', async () => {
+    for (const who of principals) {
+      const asked = pick(PURPOSE_HEADERS);
+      const purpose = asked ?? 'CAREMGT';
+      const sample = Array.from({ length: 25 }, () => pick(records));
+      const req = t.http.post('/fhir').set('Authorization', `Bearer ${who.token}`).set('Content-Type', FHIR_JSON);
+      if (asked) req.set('X-Purpose-Of-Use', asked);
+      requests++;
+      const res = await req.send({
+        resourceType: 'Bundle', type: 'batch',
+        entry: [
+          ...sample.map((r) => ({ request: { method: 'GET', url: `${r.type}/${r.id}` } })),
+          { request: { method: 'GET', url: 'Observation?_count=1000&_total=accurate' } },
+        ],
+      });
+      assert.equal(res.status, 200, ctx(who, 'batch', purpose));
+      const out = (res.body as Bundle).entry ?? [];
+      sample.forEach((r, i) => assert.equal(out[i].response?.status?.slice(0, 3), visible(who, r, consents, purpose) ? '200' : '404', ctx(who, `batch ${r.type}/${r.id}`, purpose)));
+      const search = out[sample.length].resource as Bundle;
+      assert.deepEqual(ids(search), expected(who, purpose, (r) => r.type === 'Observation'), ctx(who, 'batch search', purpose));
+      assert.equal(search.total, expected(who, purpose, (r) => r.type === 'Observation').length);
+    }
+  });
+
+  it('covers thousands of requests, and every kind of principal both sees and is denied something', () => {
+    assert.ok(requests > 2000, `only ${requests} requests`);
+    for (const who of principals.filter((w) => w.kind !== 'system')) {
+      const seen = records.filter((r) => r.patient !== undefined && r.type !== 'Patient' && visible(who, r, consents, 'CAREMGT')).length;
+      const hidden = records.filter((r) => !visible(who, r, consents, 'CAREMGT')).length;
+      assert.ok(hidden > 0, `${who.name} is denied nothing: the data does not test denial`);
+      if (who.kind === 'patient') assert.ok(seen > 0, `${who.name} sees nothing`);
+    }
+    const holders = principals.filter((w) => w.kind !== 'system' && w.kind !== 'patient'
+      && records.some((r) => r.patient !== undefined && r.type !== 'Patient' && visible(w, r, consents, 'CAREMGT')));
+    assert.ok(holders.length >= 3, `only ${holders.length} consent holders see clinical data: the data does not test consent`);
+  });
+});
