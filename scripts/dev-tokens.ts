@@ -18,7 +18,7 @@ const HOURS = Number(args.get('hours') ?? 8);
 
 /** Each kind of caller of the gateway, as SMART claims. */
 const ROLES: Record<string, { sub: string; scope: string; fhirUser?: string; patient?: string }> = {
-  // ABHA-holding patient in a PHR app (patient-context scopes are refused until compartment enforcement lands).
+  // ABHA-holding patient in a PHR app: confined to their own compartment.
   patient: { sub: '91-7561-4088-8857', scope: 'openid fhirUser launch/patient patient/*.rs', fhirUser: 'Patient/abha-91756140888857', patient: 'abha-91756140888857' },
   // Doctor identified by HPR id, reading as a health information user.
   practitioner: { sub: '71-2665-5777-1234', scope: 'openid fhirUser user/*.rs', fhirUser: 'Practitioner/hpr-71266557771234' },

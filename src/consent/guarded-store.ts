@@ -33,8 +33,9 @@ class GuardedReader implements StoreReader {
   constructor(protected readonly inner: StoreReader, protected readonly guard: Guard, protected readonly params: SearchParameters) {}
 
   protected async visible<T extends StoredVersion>(v: T | undefined): Promise<T | undefined> {
-    if (!v) return undefined;
+    // The reach first: a refused purpose must be refused whether or not the record exists.
     const reach = await this.guard.reach();
+    if (!v) return undefined;
     if (v.deleted || !v.resource) return reach.kind === 'all' ? v : undefined;
     const decision = decide(reach, reach.kind === 'all' ? { type: v.type, id: v.id, patients: [], careDates: [], compositionTypes: [] } : this.guard.facts(v.resource));
     if (!decision.permit) return undefined;

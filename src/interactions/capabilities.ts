@@ -4,12 +4,14 @@ import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
 import { OPERATION as ARTEFACT } from '../operations/abdm-artefact';
 import { OPERATION as VALIDATE } from '../operations/validate';
+import { OPERATION as VERIFY_CHAIN } from '../operations/verify-chain';
 import type { Handler, Interaction } from './types';
 
 /** Each operation the registry can name: its OperationDefinition, and the types it is on (all if absent). */
 const OPERATIONS: Record<string, { definition: string; types?: readonly string[] }> = {
   [VALIDATE.name]: { definition: VALIDATE.definition },
   [ARTEFACT.name]: { definition: ARTEFACT.definition, types: ARTEFACT.types },
+  [VERIFY_CHAIN.name]: { definition: VERIFY_CHAIN.definition, types: VERIFY_CHAIN.types },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

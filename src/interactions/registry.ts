@@ -8,6 +8,7 @@ import { read, vread } from './read';
 import { searchCompartment, searchSystem, searchType } from './search';
 import { consentArtefact } from '../operations/abdm-artefact';
 import { validate } from '../operations/validate';
+import { verifyChain } from '../operations/verify-chain';
 import type { Interaction } from './types';
 import { conditionalUpdate, update } from './update';
 
@@ -38,6 +39,7 @@ export const INTERACTIONS = [
   { name: 'validate-type', level: 'type', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'validate-instance', level: 'instance', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'consent-from-artefact', level: 'type', capability: null, operation: 'abdm-artefact', handler: consentArtefact, write: false },
+  { name: 'verify-audit', level: 'type', capability: null, operation: 'verify-chain', handler: verifyChain, write: false },
 ] as const satisfies readonly Interaction[];
 
 export type InteractionName = (typeof INTERACTIONS)[number]['name'];

@@ -1,0 +1,33 @@
+import type { Issue } from '../fhir/errors';
+import { verifyTrail } from '../audit/verify';
+import { FhirError } from '../fhir/errors';
+import { operationOutcome } from '../fhir/operation-outcome';
+import type { Handler } from '../interactions/types';
+
+export const OPERATION = {
+  name: 'verify-chain',
+  definition: 'https://abdm-fhir-gateway.github.io/fhir/OperationDefinition/AuditEvent-verify-chain',
+  types: ['AuditEvent'],
+} as const;
+
+/**
+ * `GET [base]/AuditEvent/$verify-chain`: verifies the audit trail's hash chains and names every
+ * AuditEvent that was changed, deleted, reordered or lost its predecessor. It reads the whole
+ * trail, so it is for unrestricted principals (operators, system integrations) only.
+ */
+export const verifyChain: Handler = async (deps, request) => {
+  if (request.type !== 'AuditEvent') throw new FhirError('not-supported', '$verify-chain is defined on AuditEvent only');
+  const p = request.principal;
+  if (p.kind !== 'local' && !(p.kind === 'system' && p.grants.some((g) => g.context === 'system'))) {
+    throw new FhirError('forbidden', '$verify-chain reads the whole audit trail: it needs a system (unrestricted) token');
+  }
+  const report = await verifyTrail(deps.store);
+  const issues: Issue[] = report.problems.map((problem) => ({
+    severity: 'error', code: 'processing', diagnostics: `AuditEvent/${problem.id}: ${problem.problem}`, expression: [`AuditEvent/${problem.id}`],
+  }));
+  issues.push({
+    severity: 'information', code: 'informational',
+    diagnostics: `${report.events} AuditEvents in ${report.chains} chains checked; ${report.problems.length} problems`,
+  });
+  return { status: 200, resource: operationOutcome(issues) };
+};
