@@ -270,6 +270,53 @@ describe('profiles/: the national profiles we ship (written from the NRCeS ABDM 
       }
     });
 
+    it('our stand-ins and the official profiles agree on every single-element removal or change of the examples', function () {
+      // The claim compliesWithProfile makes, tested where it can be: each example resource (not
+      // whole Bundles, whose extra document rules are ours) with one element removed, or one
+      // string changed, is an error for our stand-in exactly when it is for the official profile.
+      this.timeout(60_000);
+      const official = new ProfileRegistry(IG);
+      const hasError = (reg: ProfileRegistry, r: unknown, url: string) => reg.validate(r, url, 'x').some((i) => i.severity === 'error');
+      const leaves = function* (v: unknown, at: (string | number)[] = []): Generator<(string | number)[]> {
+        if (typeof v !== 'object' || v === null) return;
+        for (const [k, child] of Object.entries(v)) {
+          if (at.length === 0 && ['resourceType', 'meta', 'text'].includes(k)) continue;
+          const here = [...at, Array.isArray(v) ? Number(k) : k];
+          yield here;
+          yield* leaves(child, here);
+        }
+      };
+      const edit = (r: unknown, at: (string | number)[], how: 'remove' | 'change'): unknown => {
+        const copy = structuredClone(r) as Record<string | number, unknown>;
+        const parent = at.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, copy);
+        const key = at[at.length - 1];
+        if (how === 'change') { if (typeof parent[key] === 'string') parent[key] = `${parent[key] as string}X`; } else if (Array.isArray(parent)) parent.splice(key as number, 1); else delete parent[key];
+        return copy;
+      };
+      let compared = 0;
+      const disagreements: string[] = [];
+      for (const file of fs.readdirSync(EXAMPLES).sort()) {
+        const top = read(file);
+        const resources: [string, Json][] = [...(top.resourceType === 'Bundle' ? [] : [[file, top] as [string, Json]]),
+          ...(top.entry ?? []).map((e, i): [string, Json] => [`${file}#${i}`, e.resource])];
+        for (const [label, resource] of resources) {
+          for (const url of resource.meta?.profile ?? []) {
+            if (!registry.resolve(url)?.standInFor || KNOWN_WRONG[label]) continue;
+            for (const at of leaves(resource)) {
+              for (const how of ['remove', 'change'] as const) {
+                const edited = edit(resource, at, how);
+                compared++;
+                const ours = hasError(registry, edited, url);
+                if (ours !== hasError(official, edited, url)) disagreements.push(`${label} ${how} ${at.join('.')}: ours ${ours ? 'rejects' : 'accepts'}`);
+              }
+            }
+          }
+        }
+      }
+      assert.ok(compared > 4000, `compared ${compared}`);
+      assert.deepEqual(disagreements, []);
+    });
+
     it('with the official IG loaded (--ig) the official definitions win over our stand-ins', function () {
       this.timeout(30_000);
       const withIg = new ProfileRegistry([PROFILES_DIR, ...IG]);
