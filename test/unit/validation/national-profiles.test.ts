@@ -164,6 +164,60 @@ describe('profiles/: the national profiles we ship (written from the NRCeS ABDM 
     assert.deepEqual(validator.validateProfiles(odd).filter((i) => i.severity === 'warning').map((i) => `${i.code} ${i.expression?.[0]}`), ['code-invalid Patient.identifier[0].type.coding[0]']);
   });
 
+  it('a prescription document of our own: the document and record rules, each broken alone', () => {
+    const SCT = 'http://snomed.info/sct';
+    const rx = { system: SCT, code: '440545006', display: 'Prescription record' };
+    const typed = (code: string) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code, display: code }] });
+    const composition = () => ({
+      resourceType: 'Composition', meta: { profile: [`${NRCES}PrescriptionRecord`] }, status: 'final', type: { coding: [{ ...rx }] },
+      subject: { reference: 'urn:uuid:0d7c5c0e-0001-4000-8000-000000000001' }, date: '2026-11-20T10:00:00+05:30',
+      author: [{ reference: 'urn:uuid:0d7c5c0e-0002-4000-8000-000000000002' }], title: 'Prescription',
+      section: [{ title: 'Prescription', code: { coding: [{ ...rx }] }, entry: [{ reference: 'urn:uuid:0d7c5c0e-0003-4000-8000-000000000003', type: 'MedicationRequest' }] }],
+    });
+    const document = () => ({
+      resourceType: 'Bundle', meta: { versionId: '1', profile: [`${NRCES}DocumentBundle`] }, type: 'document', timestamp: '2026-11-20T10:05:00+05:30',
+      identifier: { system: 'https://hip.example.in/documents', value: 'rx-2026-0001' },
+      entry: [
+        { fullUrl: 'urn:uuid:0d7c5c0e-0000-4000-8000-000000000000', resource: composition() },
+        { fullUrl: 'urn:uuid:0d7c5c0e-0001-4000-8000-000000000001', resource: { resourceType: 'Patient', name: [{ text: 'Asha Devi' }], identifier: [{ type: typed('MR'), system: 'https://healthid.abdm.gov.in', value: '91-7561-4088-8857' }] } },
+        { fullUrl: 'urn:uuid:0d7c5c0e-0002-4000-8000-000000000002', resource: { resourceType: 'Practitioner', name: [{ text: 'Dr Ravi Kumar' }], identifier: [{ type: typed('MD'), system: 'https://doctor.abdm.gov.in', value: '71-2665-5777-1234' }] } },
+        { fullUrl: 'urn:uuid:0d7c5c0e-0003-4000-8000-000000000003', resource: { resourceType: 'MedicationRequest', status: 'active', intent: 'order', medicationCodeableConcept: { text: 'Paracetamol 500 mg' }, subject: { reference: 'urn:uuid:0d7c5c0e-0001-4000-8000-000000000001' } } },
+      ],
+    });
+    type Doc = ReturnType<typeof document>;
+    type Comp = ReturnType<typeof composition>;
+    const check = (r: { meta: { profile: string[] } }) => {
+      const issues = registry.validate(r, r.meta.profile[0], 'x');
+      assert.equal(issues[0]?.code, 'informational', 'checked by the stand-in');
+      return errors(issues);
+    };
+    assert.deepEqual(check(document()), []);
+    assert.deepEqual(check(composition()), []);
+    const onDocument: [string, (d: Doc) => void, string[]][] = [
+      ['the patient is not in the document (abdm-doc-1)', (d) => { d.entry[0].resource.subject = { reference: 'Patient/elsewhere' }; }, ['invariant Bundle']],
+      ['no Patient entry', (d) => { d.entry.splice(1, 1); }, ['invariant Bundle', 'required Bundle.entry']],
+      ['two Compositions', (d) => { d.entry.push({ ...d.entry[0], fullUrl: 'urn:uuid:0d7c5c0e-0004-4000-8000-000000000004' }); }, ['structure Bundle.entry']],
+      ['not a document', (d) => { d.type = 'collection'; }, ['value Bundle.type']],
+      ['no version id', (d) => { d.meta = { profile: d.meta.profile } as Doc['meta']; }, ['required Bundle.meta.versionId']],
+    ];
+    const onComposition: [string, (c: Comp) => void, string[]][] = [
+      ['another record type', (c) => { c.type.coding[0].code = '373942005'; }, ['value Composition.type.coding[0].code']],
+      ['a section entry that does not say what it points to (closed slicing)', (c) => { delete (c.section[0].entry[0] as { type?: string }).type; }, ['structure Composition.section[0].entry[0]']],
+      ['no subject', (c) => { delete (c as { subject?: unknown }).subject; }, ['required Composition.subject']],
+      ['a second section', (c) => { c.section.push(structuredClone(c.section[0])); }, ['structure Composition.section']],
+    ];
+    for (const [what, mutate, expected] of onDocument) {
+      const d = document();
+      mutate(d);
+      assert.deepEqual(check(d), expected, what);
+    }
+    for (const [what, mutate, expected] of onComposition) {
+      const c = composition();
+      mutate(c);
+      assert.deepEqual(check(c), expected, what);
+    }
+  });
+
   describe('against the official NRCeS 6.5.0 examples (read from ../shared when present)', () => {
     type Json = Record<string, unknown> & { meta?: { profile?: string[] }; entry?: { fullUrl?: string; resource: Json }[] };
     const read = (file: string) => JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as Json;
