@@ -13,6 +13,8 @@ import { Terminology } from './terminology';
  * A profile declares with this extension (FHIR Extensions Pack, SDcompliesWithProfile) that every
  * instance valid against it is also valid against the referenced profile. Ours under profiles/
  * declare it for the NRCeS profile each was written from, which lets them stand in for it.
+ * (structuredefinition-imposeProfile says the opposite: check the other profile as well; and
+ * baseDefinition would need the NRCeS definition loaded to build on.)
  */
 export const COMPLIES_WITH_PROFILE = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-compliesWithProfile';
 
