@@ -10,12 +10,33 @@ import { SnapshotGenerator } from './snapshot';
 import { Terminology } from './terminology';
 
 /**
+ * A profile declares with this extension (FHIR Extensions Pack, SDcompliesWithProfile) that every
+ * instance valid against it is also valid against the referenced profile. Ours under profiles/
+ * declare it for the NRCeS profile each was written from, which lets them stand in for it.
+ * (structuredefinition-imposeProfile says the opposite: check the other profile as well; and
+ * baseDefinition would need the NRCeS definition loaded to build on.)
+ */
+export const COMPLIES_WITH_PROFILE = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-compliesWithProfile';
+
+/** The profiles a StructureDefinition claims compliance with (canonical URLs, without version). */
+export function compliesWith(sd: StructureDefinition): string[] {
+  return (sd.extension ?? []).filter((e) => e.url === COMPLIES_WITH_PROFILE && typeof e.valueCanonical === 'string')
+    .map((e) => (e.valueCanonical as string).split('|')[0]);
+}
+
+/**
  * The profiles the server can validate against: R4's own definitions and terminology, plus every
  * StructureDefinition, ValueSet and CodeSystem found in the given folders (ours under profiles/,
  * and implementation guides given with --ig). Profiles compile once (compileAll at start-up).
+ *
+ * Stand-ins: a declared profile that no folder defines, but that a loaded profile claims
+ * compliance with (COMPLIES_WITH_PROFILE), is checked against that profile instead, with an
+ * informational issue naming both. The official definition, when loaded, always wins.
  */
 export class ProfileRegistry {
   private readonly definitions = new Map<string, StructureDefinition>();
+  /** Canonical URL of a profile → the loaded profile that complies with it (first loaded wins). */
+  private readonly standIns = new Map<string, string>();
   private readonly checkers = new Map<string, ProfileChecker>();
   private readonly snapshots: SnapshotGenerator;
   readonly terminology = new Terminology();
@@ -48,14 +69,31 @@ export class ProfileRegistry {
       }
       const resources = json.resourceType === 'Bundle' ? (json.entry ?? []).map((e) => e.resource) : [json];
       for (const r of resources as (StructureDefinition | ValueSet | CodeSystem)[]) {
-        if (r?.resourceType === 'StructureDefinition' && r.url) this.definitions.set(r.url, r);
+        if (r?.resourceType === 'StructureDefinition' && r.url) this.addDefinition(r);
         else if (r?.resourceType === 'ValueSet' || r?.resourceType === 'CodeSystem') this.terminology.add(r);
       }
     }
   }
 
+  private addDefinition(sd: StructureDefinition): void {
+    this.definitions.set(sd.url, sd);
+    for (const target of compliesWith(sd)) if (!this.standIns.has(target)) this.standIns.set(target, sd.url);
+  }
+
+  /**
+   * The profile a declared URL is checked against: its own definition when loaded, else the
+   * loaded profile standing in for it, else undefined.
+   */
+  resolve(url: string): { url: string; standInFor?: string } | undefined {
+    const canonical = url.split('|')[0];
+    if (this.definitions.has(canonical)) return { url: canonical };
+    const standIn = this.standIns.get(canonical);
+    return standIn !== undefined ? { url: standIn, standInFor: canonical } : undefined;
+  }
+
+  /** Whether a declared profile can be checked (by its own definition or a stand-in). */
   has(url: string): boolean {
-    return this.definitions.has(url.split('|')[0]);
+    return this.resolve(url) !== undefined;
   }
 
   /** The compiled checker of a profile (compiled on first use, then kept). */
@@ -78,11 +116,17 @@ export class ProfileRegistry {
     }
   }
 
-  /** Checks against one profile; an unknown profile is itself an error. */
+  /** Checks against one profile (or its stand-in, saying so); an unknown profile is itself an error. */
   validate(resource: unknown, url: string, at: string): Issue[] {
-    const checker = this.checker(url);
-    if (!checker) return [{ severity: 'error', code: 'not-supported', diagnostics: `Profile '${url}' is not known to this server`, expression: [at] }];
-    return checker.check(resource);
+    const resolved = this.resolve(url);
+    const checker = resolved && this.checker(resolved.url);
+    if (!resolved || !checker) return [{ severity: 'error', code: 'not-supported', diagnostics: `Profile '${url}' is not known to this server`, expression: [at] }];
+    if (resolved.standInFor === undefined) return checker.check(resource);
+    const note: Issue = {
+      severity: 'information', code: 'informational', expression: [at],
+      diagnostics: `Profile '${resolved.standInFor}' is not loaded here; the resource was checked against '${resolved.url}', which stands in for it (load the official IG with --ig to check against it)`,
+    };
+    return [note, ...checker.check(resource)];
   }
 }
 
