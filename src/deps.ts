@@ -36,7 +36,7 @@ export interface Deps {
   ids: { newId(): string };
   logger: Logger;
   /** What a resource is findable by (the same rows the store writes): consent decisions read them. */
-  index(resource: Resource): IndexRows;
+  index(resource: Resource, codes?: ReadonlySet<string>): IndexRows;
   /** The audit trail; absent when AUDIT=off. */
   audit?: AuditTrail;
   /** When the server started: the CapabilityStatement's date. */

@@ -47,7 +47,7 @@ export function buildDeps(config: Config, logger: Logger, auth: Authenticator = 
   const indexer = new Indexer(search);
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
     { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
-  const index = (r: Resource) => indexer.index(r);
+  const index = (r: Resource, codes?: ReadonlySet<string>) => indexer.index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
   return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit };
 }

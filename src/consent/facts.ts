@@ -7,6 +7,18 @@ import { CARE_DATE } from './tables';
 
 export const SNOMED = 'http://snomed.info/sct';
 
+const FACT_CODES = new Map<string, ReadonlySet<string>>();
+
+/** The search parameters decide() reads for a type: compartment membership, date of care, document type. */
+export function factCodes(type: string): ReadonlySet<string> {
+  let codes = FACT_CODES.get(type);
+  if (!codes) {
+    codes = new Set([...compartmentParams(type), ...(CARE_DATE[type] ? [CARE_DATE[type]] : []), ...(type === 'Composition' ? ['type'] : [])]);
+    FACT_CODES.set(type, codes);
+  }
+  return codes;
+}
+
 /**
  * What decide() looks at, read from the resource's own index rows: the very values search
  * matches on, so a read and a search can never disagree about whose a record is or its date.

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/verifier';
 import { FhirError } from '../fhir/errors';
 import type { SearchParameters } from '../search/parameters';
 import type { Condition } from '../search/query';
-import type { StoreReader } from '../storage/store';
+import type { ResourceStore, StoredVersion, StoreReader } from '../storage/store';
 import type { ConsentTerms, Reach } from './decide';
 import { DEFAULT_PURPOSE, isPurpose, PURPOSES, type Purpose } from './tables';
 import { consentTerms } from './terms';
@@ -15,7 +15,7 @@ export interface StatedPurpose {
 }
 
 export interface ReachDeps {
-  store: StoreReader;
+  store: StoreReader & Pick<ResourceStore, 'history'>;
   search: SearchParameters;
   breakTheGlass: boolean;
   now(): Date;
@@ -90,11 +90,45 @@ function key(search: SearchParameters, type: string, code: string): string {
   return def.key;
 }
 
-/** Active consents that name the principal as requester, HIU or actor, by reference or identifier. */
+interface Held { key: string; consents: ConsentTerms[]; byIdentifier: boolean }
+
+/** Per store (one per process): the consents each principal held at a given state of the data. */
+const HELD = new WeakMap<object, Map<string, Held>>();
+const HELD_ENTRIES = 10_000;
+
+/** The newest version of any resource of `type`: it changes with every write of that type. */
+async function generation(store: ReachDeps['store'], type: string): Promise<string> {
+  const v = (await store.history({ type, count: 1 })).versions[0];
+  return v ? `${v.type}/${v.id}/${v.versionId}` : 'none';
+}
+
+/**
+ * Active consents that name the principal as requester, HIU or actor, by reference or identifier.
+ * Reading them is a search; it is reused only while no Consent has been written since (checked by
+ * the newest Consent version, one index probe, so a grant or revocation by any process counts at
+ * once), the principal's own resource is the same version, and, for consents naming their patient
+ * by ABHA identifier, no Patient has been written either.
+ */
 async function consentsHeldBy(deps: ReachDeps, principal: Principal): Promise<ConsentTerms[]> {
   const user = principal.fhirUser;
   if (!user) return [];
   const self = await deps.store.read(user.type, user.id);
+  let cache = HELD.get(deps.store);
+  if (!cache) HELD.set(deps.store, (cache = new Map()));
+  const who = `${user.type}/${user.id}`;
+  const key = `${self?.versionId ?? 0}|${await generation(deps.store, 'Consent')}`;
+  const hit = cache.get(who);
+  if (hit && hit.key === (hit.byIdentifier ? `${key}|${await generation(deps.store, 'Patient')}` : key)) return hit.consents;
+  const byIdentifier = { used: false };
+  const consents = await loadConsents(deps, user, self, byIdentifier);
+  if (cache.size >= HELD_ENTRIES) cache.delete(cache.keys().next().value as string);
+  cache.set(who, { key: byIdentifier.used ? `${key}|${await generation(deps.store, 'Patient')}` : key, consents, byIdentifier: byIdentifier.used });
+  return consents;
+}
+
+async function loadConsents(
+  deps: ReachDeps, user: { type: string; id: string }, self: StoredVersion | undefined, byIdentifier: { used: boolean },
+): Promise<ConsentTerms[]> {
   const own = (self?.resource as { identifier?: Identifier[] } | undefined)?.identifier ?? [];
   const identifiers = own.map((i) => i.value).filter((v): v is string => typeof v === 'string' && v !== '');
   const any: Condition[] = [];
@@ -112,6 +146,7 @@ async function consentsHeldBy(deps: ReachDeps, principal: Principal): Promise<Co
   const out: ConsentTerms[] = [];
   for (const v of page.versions) {
     const consent = v.resource as Consent & { id: string };
+    if (consent.patient?.reference === undefined) byIdentifier.used = true;
     out.push(consentTerms(consent, await patientIds(deps, consent, resolved)));
   }
   return out;

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/verifier';
 import { AuditedStore, type Written } from '../audit/audited-store';
 import { actionOf, auditEvent, type AuditEntity, type AuditFacts } from '../audit/event';
 import type { Decision, Reach } from '../consent/decide';
-import { factsFrom } from '../consent/facts';
+import { factCodes, factsFrom } from '../consent/facts';
 import { GuardedStore, type Guard } from '../consent/guarded-store';
 import { reachFor, type StatedPurpose } from '../consent/reach';
 import { DEFAULT_PURPOSE } from '../consent/tables';
@@ -38,7 +38,7 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
   const consents = new Set<string>();
   const guard: Guard = {
     reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
-    facts: (resource) => factsFrom(deps.search, resource, deps.index(resource)),
+    facts: (resource) => factsFrom(deps.search, resource, deps.index(resource, factCodes(resource.resourceType))),
     shown: (_v: StoredVersion, decision: Decision) => { if (decision.permit && decision.consent) consents.add(decision.consent); },
   };
   const written = new Set<string>();

@@ -46,9 +46,11 @@ export class Indexer {
     for (const t of types) this.forType(t);
   }
 
-  index(resource: Resource): IndexRows {
+  /** The rows of every parameter of the resource's type, or only of the parameters named in `codes`. */
+  index(resource: Resource, codes?: ReadonlySet<string>): IndexRows {
     const rows = emptyRows();
     for (const p of this.forType(resource.resourceType)) {
+      if (codes && !codes.has(p.def.code)) continue;
       let values: unknown[];
       try {
         values = p.extract(resource);
