@@ -81,7 +81,7 @@ describe('process: SIGKILL during a stream of writes', function () {
 
   it('a transaction cut off by SIGKILL leaves nothing; transactions acknowledged before it stay whole', async () => {
     const size = 3000;
-    const transaction = (tag: string): string => JSON.stringify({
+    const transaction = (tag: string, size: number): string => JSON.stringify({
       resourceType: 'Bundle', type: 'transaction',
       entry: [
         { fullUrl: `urn:uuid:p-${tag}`, resource: { resourceType: 'Patient', meta: { tag: [{ system: 'urn:tx', code: tag }] } }, request: { method: 'POST', url: 'Patient' } },
@@ -99,13 +99,15 @@ describe('process: SIGKILL during a stream of writes', function () {
     };
     fs.rmSync(dir, { recursive: true, force: true });
     server = await startServer({ DATA_DIR: dir });
-    const post = (tag: string) => fetch(`${server?.base}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: transaction(tag) });
+    const post = (tag: string, n: number) => fetch(`${server?.base}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: transaction(tag, n) });
     const started = Date.now();
-    assert.equal((await post('A')).status, 200);
+    assert.equal((await post('A', size)).status, 200);
     const took = Date.now() - started;
+    // B is three times A and is killed at half A's time, so the kill lands well before B's commit
+    // even when A ran slow (a cold server, a busy machine) and B fast.
 
     let answered = false;
-    const cut = post('B').then(() => { answered = true; }, () => undefined);
+    const cut = post('B', 3 * size).then(() => { answered = true; }, () => undefined);
     await new Promise((r) => setTimeout(r, took / 2));
     server.child.kill('SIGKILL');
     await server.exited;
