@@ -45,12 +45,15 @@ export class AuditTrail {
     if (events.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      this.flushing = true;
+      // Flush on the next turn of the event loop, not now: a store whose commit never yields
+      // (SQLite) would otherwise commit each event alone before other requests could join it.
+      setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const batch: Pending[] = [];
