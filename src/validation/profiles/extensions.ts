@@ -1,0 +1,85 @@
+import type { Issue } from '../../fhir/errors';
+import type { CheckOptions, ProfileResolver } from './checker';
+import { isObject, type Json } from './element-tree';
+import { bundleScope, containedScope } from './references';
+
+/**
+ * Extensions (extensibility.html): every `extension` and `modifierExtension`, at any depth (on
+ * elements, on primitives via `_name`, inside contained resources and Bundle entries), is
+ * resolved by its URL to its StructureDefinition and its content checked against it: the
+ * allowed value[x] types, the cardinality of value and nested extensions, fixed and pattern
+ * values, bindings. Nested extensions with relative URLs belong to their parent's definition.
+ *
+ * An extension nobody here defines is reported per policy; a modifier extension nobody here
+ * defines is always an error, because "a system MUST NOT process a resource with a modifier
+ * extension it does not understand" (extensibility.html#modifierExtension).
+ */
+export const UNKNOWN_EXTENSION_POLICIES = ['warning', 'error', 'ignore'] as const;
+export type UnknownExtensionPolicy = (typeof UNKNOWN_EXTENSION_POLICIES)[number];
+
+/** `ignore` still shows in $validate, as information; writes only refuse errors. */
+const SEVERITY = { error: 'error', warning: 'warning', ignore: 'information' } as const satisfies Record<UnknownExtensionPolicy, Issue['severity']>;
+
+interface Walk {
+  resolver: ProfileResolver;
+  policy: UnknownExtensionPolicy;
+  options: CheckOptions;
+  issues: Issue[];
+}
+
+/** FHIRPath names a primitive's extension holder `_birthDate` as `birthDate`. */
+const elementName = (key: string): string => (key.startsWith('_') ? key.slice(1) : key);
+
+function visit(ext: unknown, at: string, modifier: boolean, parentIsExtension: boolean, w: Walk): void {
+  if (!isObject(ext) || typeof ext.url !== 'string') return; // the base rules require url
+  const url = ext.url;
+  const absolute = url.includes(':');
+  if (parentIsExtension && !absolute) {
+    walk(ext, at, true, w); // a part of a complex extension: its parent's definition covers it
+    return;
+  }
+  const checker = w.resolver.checker(url);
+  if (!checker) {
+    if (parentIsExtension && !modifier) return; // an extra part of a known extension: the parent's slicing rules decide
+    w.issues.push(modifier
+      ? { severity: 'error', code: 'extension', expression: [at], diagnostics: `Modifier extension ${url} is not known to this server, and a resource with a modifier extension the system does not understand must not be processed (extensibility.html#modifierExtension)` }
+      : { severity: SEVERITY[w.policy], code: 'extension', expression: [at], diagnostics: `Extension ${url} is not known to this server; its content was not checked` });
+    return;
+  }
+  if (checker.type !== 'Extension') {
+    w.issues.push({ severity: 'error', code: 'structure', expression: [at], diagnostics: `${url} defines a ${checker.type}, not an extension` });
+    return;
+  }
+  if (checker.modifier !== modifier) {
+    w.issues.push({
+      severity: 'error', code: 'structure', expression: [at],
+      diagnostics: checker.modifier ? `${url} is a modifier extension and belongs in modifierExtension` : `${url} is not a modifier extension and belongs in extension`,
+    });
+  }
+  w.issues.push(...checker.checkValue(ext, at, w.options));
+  walk(ext, at, true, w);
+}
+
+function walk(value: Json, at: string, isExtension: boolean, w: Walk): void {
+  for (const [key, child] of Object.entries(value)) {
+    const path = `${at}.${elementName(key)}`;
+    if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(child)) {
+      child.forEach((ext: unknown, i) => visit(ext, `${path}[${i}]`, key === 'modifierExtension', isExtension, w));
+    } else if (Array.isArray(child)) {
+      child.forEach((v: unknown, i) => { if (isObject(v)) walk(v, `${path}[${i}]`, false, w); });
+    } else if (isObject(child)) {
+      walk(child, path, false, w);
+    }
+  }
+}
+
+/** Every extension problem in a resource; `resolver` knows the extension definitions. */
+export function extensionIssues(resource: unknown, resolver: ProfileResolver, policy: UnknownExtensionPolicy): Issue[] {
+  if (!isObject(resource) || typeof resource.resourceType !== 'string') return [];
+  const at = resource.resourceType;
+  // References in extension values (valueReference with a targetProfile) resolve among the resource's own parts.
+  const scope = { bundle: at === 'Bundle' ? bundleScope(resource, at) : undefined, contained: containedScope(resource, at) };
+  const w: Walk = { resolver, policy, options: { resolver, scope }, issues: [] };
+  walk(resource, at, false, w);
+  return w.issues;
+}
