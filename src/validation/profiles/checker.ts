@@ -1,7 +1,7 @@
 import type { ElementDefinition } from 'fhir/r4';
 import type { Issue } from '../../fhir/errors';
 import { compareToBound, showBound } from './bounds';
-import { buildTree, capital, CORE, deepEqual, isObject, matchesPattern, typedValueOf, valueOf, childValues, type Json, type Node } from './element-tree';
+import { buildTree, CORE, deepEqual, isObject, matchesPattern, childValues, type Json, type Node } from './element-tree';
 import { bundleScope, containedScope, referencedType, resolveReference, type Scope } from './references';
 import { discriminates, slicingOf, type SliceContext } from './slicing';
 import type { Terminology } from './terminology';
@@ -137,7 +137,7 @@ export class ProfileChecker {
     }
     if (count === 0) return;
     const choice = node.name.endsWith('[x]');
-    const codes = new Map((def.type ?? []).map((t) => [capital(t.code), t.code]));
+    const codes = node.codes;
     const items: Item[] = [];
     for (const f of found) {
       const suffix = f.key.slice(node.name.length - 3);
@@ -157,18 +157,17 @@ export class ProfileChecker {
   private values(node: Node, item: Item, ctx: Context, issues: Issue[]): void {
     const { value, at } = item;
     const def = node.def;
-    const fixed = valueOf(def, 'fixed');
+    const { fixed, pattern } = node;
     if (fixed !== undefined && !deepEqual(value, fixed)) {
       issues.push({ severity: 'error', code: 'value', diagnostics: `${def.path} must be exactly ${JSON.stringify(fixed).slice(0, 200)}`, expression: [at] });
     }
-    const pattern = valueOf(def, 'pattern');
     if (pattern !== undefined && !matchesPattern(value, pattern)) {
       issues.push({ severity: 'error', code: 'value', diagnostics: `${def.path} must match ${JSON.stringify(pattern).slice(0, 200)}`, expression: [at] });
     }
     if (def.maxLength !== undefined && typeof value === 'string' && value.length > def.maxLength) {
       issues.push({ severity: 'error', code: 'too-long', diagnostics: `${def.path} is longer than ${def.maxLength} characters`, expression: [at] });
     }
-    this.bounds(def, value, at, issues);
+    if (node.minValue || node.maxValue) this.bounds(node, value, at, issues);
     if (def.binding?.valueSet && (def.binding.strength === 'required' || def.binding.strength === 'extensible')) {
       issues.push(...this.terminology.checkBinding(value, def.binding.valueSet, def.binding.strength, at));
     }
@@ -180,11 +179,10 @@ export class ProfileChecker {
   }
 
   /** minValue[x] / maxValue[x]. */
-  private bounds(def: ElementDefinition, value: unknown, at: string, issues: Issue[]): void {
-    for (const [prefix, bad, word] of [['minValue', -1, 'below the minimum'], ['maxValue', 1, 'above the maximum']] as const) {
-      const bound = typedValueOf(def, prefix);
+  private bounds(node: Node, value: unknown, at: string, issues: Issue[]): void {
+    for (const [bound, bad, word] of [[node.minValue, -1, 'below the minimum'], [node.maxValue, 1, 'above the maximum']] as const) {
       if (bound && compareToBound(bound.type, value, bound.value) === bad) {
-        issues.push({ severity: 'error', code: 'value', diagnostics: `${def.path}: ${showBound(value)} is ${word} ${showBound(bound.value)}`, expression: [at] });
+        issues.push({ severity: 'error', code: 'value', diagnostics: `${node.def.path}: ${showBound(value)} is ${word} ${showBound(bound.value)}`, expression: [at] });
       }
     }
   }

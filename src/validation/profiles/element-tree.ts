@@ -18,6 +18,13 @@ export interface Node {
   typeProfiles: Map<string, string[]>;
   /** Profiles the target of a Reference here must conform to (one of them); empty: any target. */
   targetProfiles: string[];
+  /** fixed[x], pattern[x], minValue[x], maxValue[x], found once per element rather than per value. */
+  fixed?: unknown;
+  pattern?: unknown;
+  minValue?: { type: string; value: unknown };
+  maxValue?: { type: string; value: unknown };
+  /** Capitalised type code → type code: `Quantity` → `Quantity`, `DateTime` → `dateTime` (choice suffixes). */
+  codes: Map<string, string>;
 }
 
 export type Json = Record<string, unknown>;
@@ -98,6 +105,8 @@ export function buildTree(elements: ElementDefinition[], coreKeys: ReadonlySet<s
     const node: Node = {
       def, name: last.split(':')[0], children: [], slices: [], invariants: compileInvariants(def, coreKeys),
       typeProfiles: typeProfiles(def), targetProfiles: targetProfiles(def),
+      fixed: valueOf(def, 'fixed'), pattern: valueOf(def, 'pattern'), minValue: typedValueOf(def, 'minValue'), maxValue: typedValueOf(def, 'maxValue'),
+      codes: new Map((def.type ?? []).map((t) => [capital(t.code), t.code])),
     };
     nodes.set(id, node);
     const dot = id.lastIndexOf('.');

@@ -1,5 +1,5 @@
 import type { ElementDefinition, ElementDefinitionSlicingDiscriminator } from 'fhir/r4';
-import { childValues, deepEqual, isObject, matchesPattern, valueOf, type Json, type Node } from './element-tree';
+import { childValues, deepEqual, isObject, matchesPattern, type Json, type Node } from './element-tree';
 
 /**
  * Which slice a value belongs to (profiling.html#discriminator): value, pattern, exists, type
@@ -73,8 +73,7 @@ export function discriminates(slice: Node, d: ElementDefinitionSlicingDiscrimina
   switch (d.type) {
     case 'value':
     case 'pattern': {
-      const fixed = valueOf(target.def, 'fixed');
-      const pattern = valueOf(target.def, 'pattern');
+      const { fixed, pattern } = target;
       if (fixed !== undefined) return found.some((f) => deepEqual(f.value, fixed));
       if (pattern !== undefined) return found.some((f) => matchesPattern(f.value, pattern));
       return false;
