@@ -11,8 +11,9 @@ import { bundleScope, containedScope } from './references';
  * values, bindings. Nested extensions with relative URLs belong to their parent's definition.
  *
  * An extension nobody here defines is reported per policy; a modifier extension nobody here
- * defines is always an error, because "a system MUST NOT process a resource with a modifier
- * extension it does not understand" (extensibility.html#modifierExtension).
+ * defines is always an error: it may change the meaning of what holds it, so R4 does not let a
+ * system process such a resource as if the modifier were not there
+ * (extensibility.html#modifierExtension).
  */
 export const UNKNOWN_EXTENSION_POLICIES = ['warning', 'error', 'ignore'] as const;
 export type UnknownExtensionPolicy = (typeof UNKNOWN_EXTENSION_POLICIES)[number];
