@@ -179,3 +179,33 @@ describe('extensions on $validate and on writes (extensibility.html, UNKNOWN_EXT
     }
   });
 });
+
+describe('profiles that name other profiles, over HTTP (targetProfile, type profile, profile discriminator)', () => {
+  let dir: string;
+  let t: ReturnType<typeof api>;
+  before(async () => {
+    const { writeTestIg } = await import('../unit/validation/fixtures-ig');
+    dir = writeTestIg();
+    t = api({ config: { igDirs: [dir] } });
+  });
+  after(async () => {
+    await t.close();
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a Bundle declaring a profile: entries sliced by profile, their references checked against the entries they name', async () => {
+    const { labBundle } = await import('../unit/validation/fixtures-ig');
+    const ok = await t.http.post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(labBundle());
+    assert.deepEqual((ok.body as OperationOutcome).issue.map((i) => i.code), ['informational']);
+    const b = labBundle();
+    (b.entry[0].resource.identifier as { system: string }[])[0].system = 'https://example.in/mrn';
+    const o = (await t.http.post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(b)).body as OperationOutcome;
+    const errors = o.issue.filter((i) => i.severity === 'error').map((i) => `${i.code}:${i.expression?.[0]}`).sort();
+    // The Patient is no LabPatient: it fits no slice (closed), the patient slice is empty, and the
+    // Observation, whose subject must be a LabPatient, fits no slice either.
+    assert.deepEqual(errors, ['required:Bundle.entry', 'required:Bundle.entry', 'structure:Bundle.entry[0]', 'structure:Bundle.entry[1]']);
+    const write = await t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send(b);
+    const refused = assertOutcome(write, 422, 'structure', /matches none of the slices and the slicing is closed/);
+    assert.equal(refused.issue.length, 4);
+  });
+});
