@@ -64,7 +64,9 @@ export class ProfileChecker {
   /** An extension definition whose extension changes the meaning of what holds it (isModifier). */
   readonly modifier: boolean;
 
-  constructor(readonly url: string, elements: ElementDefinition[], private readonly terminology: Terminology, coreKeys: ReadonlySet<string>) {
+  /** `contexts`: where an extension may be used (StructureDefinition.context), for extension definitions. */
+  constructor(readonly url: string, elements: ElementDefinition[], private readonly terminology: Terminology, coreKeys: ReadonlySet<string>,
+    readonly contexts: readonly { type: string; expression: string }[] = []) {
     this.root = buildTree(elements, coreKeys);
     this.type = this.root.def.path;
     this.modifier = this.root.def.isModifier === true;

@@ -68,7 +68,7 @@ export class ValidationEngine implements ProfileResolver {
     if (this.compiled.has(canonical)) return this.compiled.get(canonical);
     const sd = this.definitions.get(canonical);
     const checker = sd && sd.kind !== 'resource' && sd.kind !== 'logical'
-      ? new ProfileChecker(canonical, this.snapshots.snapshot(sd), this.registry.terminology, coreConstraintKeys())
+      ? new ProfileChecker(canonical, this.snapshots.snapshot(sd), this.registry.terminology, coreConstraintKeys(), sd.context ?? [])
       : undefined;
     this.compiled.set(canonical, checker);
     return checker;

@@ -74,6 +74,18 @@ describe('validation: extensions against their definitions (extensibility.html)'
     assert.deepEqual(all(engine.extensions(patient({ extension: [{ url, valueString: 'Pune' }] }))), ['error structure Patient.extension[0].valueString']);
   });
 
+  it('an extension is used only where its definition allows (StructureDefinition.context)', () => {
+    const birthPlace = { url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace', valueAddress: { city: 'Pune' } };
+    const misplaced = engine.extensions(patient({ name: [{ family: 'Devi', extension: [birthPlace] }] }));
+    assert.deepEqual(all(misplaced), ['error structure Patient.name[0].extension[0]']);
+    assert.equal(misplaced[0].diagnostics, 'Extension http://hl7.org/fhir/StructureDefinition/patient-birthPlace may not be used on Patient.name (its contexts: Patient)');
+    assert.deepEqual(all(engine.extensions({ resourceType: 'Organization', name: 'PHC', extension: [birthPlace] })), ['error structure Organization.extension[0]']);
+    // A contained Patient is a Patient; a context that names a data type is not judged here.
+    assert.deepEqual(engine.extensions({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, contained: [{ resourceType: 'Patient', id: 'p', extension: [birthPlace] }] }), []);
+    const ownPrefix = { url: 'http://hl7.org/fhir/StructureDefinition/humanname-own-prefix', valueString: 'van' };
+    assert.deepEqual(engine.extensions(patient({ name: [{ family: 'Devi', _family: { extension: [ownPrefix] } }] })), []);
+  });
+
   it('an unknown extension is reported per policy: warning, error, or information only (ignore)', () => {
     const unknown = patient({ extension: [{ url: 'https://example.in/StructureDefinition/nobody-defines-this', valueString: 'x' }] });
     for (const [policy, severity] of [['warning', 'warning'], ['error', 'error'], ['ignore', 'information']] as const) {
@@ -128,6 +140,9 @@ describe('validation: extensions against their definitions (extensibility.html)'
       const issues = nrces.extensions(immunization([{ url: BRAND, valueCoding: { code: 'covishield' } }]));
       assert.deepEqual(all(issues), ['error structure Immunization.extension[0].valueCoding']);
       assert.match(issues[0].diagnostics, /type Coding is not allowed here \(String\)/);
+      // Its context is `{Immunization profile}#Immunization`: the resource, not its parts.
+      const onVaccineCode = { ...immunization([]), vaccineCode: { text: 'COVID-19', extension: [{ url: BRAND, valueString: 'Covishield' }] } };
+      assert.deepEqual(all(nrces.extensions(onVaccineCode)), ['error structure Immunization.vaccineCode.extension[0]']);
     });
   });
 });
