@@ -24,6 +24,12 @@ export interface Config {
   profileEnforcement: 'declared' | 'off';
   /** Profiles every write of a type must conform to (one of them): `Type` or `Bundle#document` → URLs. */
   requiredProfiles: Record<string, string[]>;
+  /**
+   * What an extension no loaded definition describes is, on $validate and on writes: `warning`
+   * (accepted), `error` (refused), `ignore` (accepted; $validate still mentions it). An unknown
+   * modifier extension is always an error (extensibility.html#modifierExtension).
+   */
+  unknownExtensions: (typeof UNKNOWN_EXTENSIONS)[number];
   /** JWKS of the token issuer, from a file or a URL; with neither the server runs open on loopback only. */
   jwksFile?: string;
   jwksUrl?: string;
@@ -38,6 +44,7 @@ export interface Config {
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 const SYNC_MODES = ['OFF', 'NORMAL', 'FULL'] as const;
+const UNKNOWN_EXTENSIONS = ['warning', 'error', 'ignore'] as const;
 
 type Parser<T> = (raw: string, name: string) => T;
 
@@ -116,6 +123,7 @@ export const SETTINGS = {
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list },
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const) },
   requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles },
+  unknownExtensions: { env: 'UNKNOWN_EXTENSIONS', flag: '--unknown-extensions', default: 'warning', parse: oneOf(UNKNOWN_EXTENSIONS) },
   jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },

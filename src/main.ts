@@ -14,20 +14,26 @@ import { loadSearchParameters } from './search/parameters';
 import path from 'node:path';
 import { warmUp } from './validation/base-schema';
 import { validateBase } from './validation/base-validator';
+import { validationEngine, type ValidationEngine } from './validation/profiles/engine';
 import { profileRegistry, type ProfileRegistry } from './validation/profiles/registry';
 
 /** Our own conformance resources (SearchParameters, later profiles), shipped with the server. */
 export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
 
 export function baseValidator(config: Config): Deps['validator'] {
-  const profiles = (): ProfileRegistry => profileRegistry([PROFILES_DIR, ...config.igDirs]);
+  const engine = (): ValidationEngine => validationEngine([PROFILES_DIR, ...config.igDirs], config.unknownExtensions);
   return {
-    validate: (body, context) => validateBase(body, { ...context, maxDepth: config.maxJsonDepth }),
+    validate: (body, context) => {
+      const issues = validateBase(body, { ...context, maxDepth: config.maxJsonDepth });
+      // A well-formed resource's extensions are checked against their definitions, on every write and $validate.
+      if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) return issues;
+      return [...issues, ...engine().extensions(body)];
+    },
     validateProfiles: (resource, extra = []) => {
       const urls = new Set([...(resource.meta?.profile ?? []), ...extra]);
-      return [...urls].flatMap((url) => profiles().validate(resource, url, `${resource.resourceType}.meta.profile`));
+      return [...urls].flatMap((url) => engine().validate(resource, url, `${resource.resourceType}.meta.profile`));
     },
-    warmUp: () => { warmUp(); profiles().compileAll(); },
+    warmUp: () => { warmUp(); engine().compileAll(); },
   };
 }
 

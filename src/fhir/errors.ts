@@ -13,6 +13,8 @@ export const STATUS_BY_ISSUE_CODE = {
   invariant: 400,
   processing: 400,
   'not-supported': 400,
+  /** An extension the server cannot accept: unknown to it (a modifier extension, or by policy). */
+  extension: 422,
   duplicate: 400,
   security: 403,
   login: 401,

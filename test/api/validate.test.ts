@@ -114,3 +114,98 @@ describe('writes: profiles the deployment requires for a type (REQUIRED_PROFILES
     assert.equal((await t.http.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send({ resourceType: 'Organization', name: 'PHC' })).status, 201, 'other types are not affected');
   });
 });
+
+describe('extensions on $validate and on writes (extensibility.html, UNKNOWN_EXTENSIONS)', () => {
+  const BIRTH_PLACE = 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace';
+  const UNKNOWN = 'https://example.in/StructureDefinition/nobody-defines-this';
+  const summary = (o: OperationOutcome) => o.issue.map((i) => `${i.severity}:${i.code}:${i.expression?.[0] ?? ''}`);
+  const post = (t: ReturnType<typeof api>, url: string, body: object) => t.http.post(url).set('Content-Type', FHIR_JSON).send(body);
+
+  it('$validate checks an extension against its definition and reports an unknown one (warning by default)', async () => {
+    const t = api();
+    try {
+      const o = (await post(t, '/fhir/Patient/$validate', patient({
+        extension: [{ url: BIRTH_PLACE, valueString: 'Pune' }, { url: UNKNOWN, valueString: 'x' }],
+      }))).body as OperationOutcome;
+      assert.deepEqual(summary(o), ['error:structure:Patient.extension[0].valueString', 'warning:extension:Patient.extension[1]']);
+      assert.match(o.issue[0].diagnostics ?? '', /type String is not allowed here \(Address\)/);
+      assert.match(o.issue[1].diagnostics ?? '', /is not known to this server/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('writes: a known extension that breaks its definition is a 400; an unknown one is accepted by default', async () => {
+    const t = api();
+    try {
+      const bad = await post(t, '/fhir/Patient', patient({ extension: [{ url: BIRTH_PLACE, valueString: 'Pune' }] }));
+      const outcome = assertOutcome(bad, 400, 'structure', /not allowed here \(Address\)/);
+      assert.deepEqual(outcome.issue[0].expression, ['Patient.extension[0].valueString']);
+      assert.equal((await post(t, '/fhir/Patient', patient({ extension: [{ url: BIRTH_PLACE, valueAddress: { city: 'Pune' } }] }))).status, 201);
+      assert.equal((await post(t, '/fhir/Patient', patient({ extension: [{ url: UNKNOWN, valueString: 'x' }] }))).status, 201);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('writes: an unknown modifierExtension is always refused with 422 (extensibility.html#modifierExtension)', async () => {
+    const t = api({ config: { unknownExtensions: 'ignore' } });
+    try {
+      const res = await post(t, '/fhir/Patient', patient({ modifierExtension: [{ url: UNKNOWN, valueBoolean: true }] }));
+      const outcome = assertOutcome(res, 422, 'extension', /must not be processed/);
+      assert.deepEqual(outcome.issue[0].expression, ['Patient.modifierExtension[0]']);
+      assert.equal((await t.http.get('/fhir/Patient?_summary=count')).body.total, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('UNKNOWN_EXTENSIONS=error refuses an unknown extension with 422; ignore still shows it in $validate', async () => {
+    const strict = api({ config: { unknownExtensions: 'error' } });
+    try {
+      const res = await post(strict, '/fhir/Patient', patient({ name: [{ family: 'Devi', extension: [{ url: UNKNOWN, valueString: 'x' }] }] }));
+      const outcome = assertOutcome(res, 422, 'extension', /is not known to this server/);
+      assert.deepEqual(outcome.issue[0].expression, ['Patient.name[0].extension[0]']);
+    } finally {
+      await strict.close();
+    }
+    const lenient = api({ config: { unknownExtensions: 'ignore' } });
+    try {
+      const o = (await post(lenient, '/fhir/Patient/$validate', patient({ extension: [{ url: UNKNOWN, valueString: 'x' }] }))).body as OperationOutcome;
+      assert.deepEqual(summary(o), ['information:extension:Patient.extension[0]']);
+      assert.equal((await post(lenient, '/fhir/Patient', patient({ extension: [{ url: UNKNOWN, valueString: 'x' }] }))).status, 201);
+    } finally {
+      await lenient.close();
+    }
+  });
+});
+
+describe('profiles that name other profiles, over HTTP (targetProfile, type profile, profile discriminator)', () => {
+  let dir: string;
+  let t: ReturnType<typeof api>;
+  before(async () => {
+    const { writeTestIg } = await import('../unit/validation/fixtures-ig');
+    dir = writeTestIg();
+    t = api({ config: { igDirs: [dir] } });
+  });
+  after(async () => {
+    await t.close();
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a Bundle declaring a profile: entries sliced by profile, their references checked against the entries they name', async () => {
+    const { labBundle } = await import('../unit/validation/fixtures-ig');
+    const ok = await t.http.post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(labBundle());
+    assert.deepEqual((ok.body as OperationOutcome).issue.map((i) => i.code), ['informational']);
+    const b = labBundle();
+    (b.entry[0].resource.identifier as { system: string }[])[0].system = 'https://example.in/mrn';
+    const o = (await t.http.post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(b)).body as OperationOutcome;
+    const errors = o.issue.filter((i) => i.severity === 'error').map((i) => `${i.code}:${i.expression?.[0]}`).sort();
+    // The Patient is no LabPatient: it fits no slice (closed), the patient slice is empty, and the
+    // Observation, whose subject must be a LabPatient, fits no slice either.
+    assert.deepEqual(errors, ['required:Bundle.entry', 'required:Bundle.entry', 'structure:Bundle.entry[0]', 'structure:Bundle.entry[1]']);
+    const write = await t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send(b);
+    const refused = assertOutcome(write, 422, 'structure', /matches none of the slices and the slicing is closed/);
+    assert.equal(refused.issue.length, 4);
+  });
+});

@@ -23,7 +23,7 @@ export function testDeps(options: { config?: Partial<Config>; clock?: TestClock;
   const clock = options.clock ?? new TestClock();
   const ids = counterIds();
   const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) });
-  const index = (r: Resource) => testIndex().index(r);
+  const index = (r: Resource, codes?: ReadonlySet<string>) => testIndex().index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
   return {
     config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids,

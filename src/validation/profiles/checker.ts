@@ -1,112 +1,117 @@
-import fhirpath from 'fhirpath';
-import r4Model from 'fhirpath/fhir-context/r4';
-import type { ElementDefinition, ElementDefinitionSlicingDiscriminator } from 'fhir/r4';
+import type { ElementDefinition } from 'fhir/r4';
 import type { Issue } from '../../fhir/errors';
+import { compareToBound, showBound } from './bounds';
+import { buildTree, CORE, deepEqual, isObject, matchesPattern, childValues, type Json, type Node } from './element-tree';
+import { bundleScope, containedScope, referencedType, resolveReference, type Scope } from './references';
+import { discriminates, slicingOf, type SliceContext } from './slicing';
 import type { Terminology } from './terminology';
 
 /**
  * A profile's snapshot compiled once into a tree of element checks (validation.html#profile):
- * cardinality, allowed types of choice elements, fixed and pattern values, maxLength, slicing
- * (value, pattern, exists and type discriminators; open, closed and openAtEnd rules), required
- * bindings to ValueSets the server holds, and the profile's own invariants (FHIRPath, compiled
- * once). Every issue carries the FHIRPath of the element it is about.
+ * cardinality, allowed types of choice elements, fixed and pattern values, maxLength,
+ * minValue/maxValue, slicing (value, pattern, exists, type and profile discriminators; open,
+ * closed and openAtEnd rules; ordered slices), required and extensible bindings, the profile's own
+ * invariants (FHIRPath, compiled once), the profiles a value's type must conform to
+ * (ElementDefinition.type.profile) and those a Reference's target must conform to
+ * (targetProfile). Every issue carries the FHIRPath of the element it is about.
+ *
+ * Other profiles are found through a ProfileResolver given per call; without one, only what this
+ * profile says by itself is checked.
  */
-interface Node {
-  def: ElementDefinition;
-  /** Last path segment, e.g. `identifier` or `value[x]`. */
-  name: string;
-  children: Node[];
-  slices: Node[];
-  invariants: { key: string; human: string; severity: 'error' | 'warning'; run: (value: unknown) => unknown[] }[];
+export interface ProfileResolver {
+  /** The compiled checker of any StructureDefinition: resource, data type or extension profile. */
+  checker(url: string): ProfileChecker | undefined;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-
-/** The value of fixed[x] / pattern[x] on an element, if any. */
-function valueOf(def: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
-  for (const [k, v] of Object.entries(def)) if (k.startsWith(prefix) && /^[A-Z]/.test(k.slice(prefix.length))) return v;
-  return undefined;
+export interface CheckOptions {
+  resolver?: ProfileResolver;
+  /** FHIRPath of the value checked (default: the profile's type). */
+  at?: string;
+  /** Resources reachable without I/O, e.g. the other entries of the Bundle the resource came in. */
+  scope?: Scope;
 }
 
-/** pattern semantics (ElementDefinition.pattern[x]): every property of the pattern is in the value. */
-export function matchesPattern(value: unknown, pattern: unknown): boolean {
-  if (Array.isArray(pattern)) {
-    const values = Array.isArray(value) ? value : [value];
-    return pattern.every((p) => values.some((v) => matchesPattern(v, p)));
-  }
-  if (isObject(pattern)) return isObject(value) && Object.entries(pattern).every(([k, p]) => matchesPattern(value[k], p));
-  return value === pattern;
+interface Context {
+  resolver?: ProfileResolver;
+  scope: Scope;
+  /** Results per value and profile within one check: a target referenced ten times is checked once, and cycles end. */
+  memo: Map<object, Map<string, Issue[]>>;
+  depth: number;
+  /**
+   * Whether the targets of references are checked against their target profiles. A target is
+   * checked with this off: its own references are checked by type only, so one broken resource
+   * is reported where it is referenced, not again at every reference that leads to it.
+   */
+  followTargets: boolean;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+/** Nested profile checks (a target's targets …) stop here; a real document is far shallower. */
+const MAX_DEPTH = 12;
+const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 'fatal';
+const brief = (issues: Issue[]): string => issues.filter(isError).slice(0, 3).map((i) => `${i.expression?.[0] ?? ''}: ${i.diagnostics}`).join('; ');
 
-/** Values of a child element in a parent object: a choice `value[x]` gathers `valueQuantity` etc. */
-function childValues(parent: Json, name: string): { key: string; values: unknown[] }[] {
-  if (name.endsWith('[x]')) {
-    const base = name.slice(0, -3);
-    return Object.keys(parent)
-      .filter((k) => k.startsWith(base) && /^[A-Z]/.test(k.slice(base.length)))
-      .map((k) => ({ key: k, values: Array.isArray(parent[k]) ? parent[k] as unknown[] : [parent[k]] }));
-  }
-  const v = parent[name];
-  if (v === undefined || v === null) return [];
-  return [{ key: name, values: Array.isArray(v) ? v : [v] }];
-}
-
-function build(elements: ElementDefinition[], coreKeys: ReadonlySet<string>): Node {
-  const nodes = new Map<string, Node>();
-  let root: Node | undefined;
-  for (const def of elements) {
-    const id = def.id ?? def.path;
-    const last = id.slice(id.lastIndexOf('.') + 1);
-    const node: Node = { def, name: last.split(':')[0], children: [], slices: [], invariants: compileInvariants(def, coreKeys) };
-    nodes.set(id, node);
-    const dot = id.lastIndexOf('.');
-    if (dot < 0) { root = node; continue; }
-    if (def.sliceName && last.includes(':')) {
-      const sliced = nodes.get(`${id.slice(0, dot)}.${node.name}`) ?? nodes.get(id.slice(0, id.lastIndexOf(':')));
-      sliced?.slices.push(node);
-    } else {
-      nodes.get(id.slice(0, dot))?.children.push(node);
-    }
-  }
-  if (!root) throw new Error('a snapshot without a root element');
-  return root;
-}
-
-/** Invariants the profile itself adds (R4's own, listed in `coreKeys`, belong to base validation). */
-function compileInvariants(def: ElementDefinition, coreKeys: ReadonlySet<string>): Node['invariants'] {
-  return (def.constraint ?? [])
-    .filter((c) => c.expression && !coreKeys.has(c.key) && !(c.source ?? '').startsWith('http://hl7.org/fhir/StructureDefinition/'))
-    .map((c) => {
-      const compiled = fhirpath.compile(c.expression as string, r4Model);
-      return { key: c.key, human: c.human, severity: c.severity === 'error' ? 'error' : 'warning', run: (v: unknown) => compiled(v as never) as unknown[] };
-    });
+/** The type a profile constrains, when known without compiling it (core definitions) or from its checker. */
+function profileType(url: string, resolver: ProfileResolver | undefined): string | undefined {
+  const canonical = url.split('|')[0];
+  if (canonical.startsWith(CORE)) return canonical.slice(CORE.length);
+  return resolver?.checker(canonical)?.type;
 }
 
 export class ProfileChecker {
   private readonly root: Node;
+  /** The type this profile constrains: a resource type, a data type, or `Extension`. */
+  readonly type: string;
+  /** An extension definition whose extension changes the meaning of what holds it (isModifier). */
+  readonly modifier: boolean;
 
-  constructor(readonly url: string, elements: ElementDefinition[], private readonly terminology: Terminology, coreKeys: ReadonlySet<string>) {
-    this.root = build(elements, coreKeys);
+  /** `contexts`: where an extension may be used (StructureDefinition.context), for extension definitions. */
+  constructor(readonly url: string, elements: ElementDefinition[], private readonly terminology: Terminology, coreKeys: ReadonlySet<string>,
+    readonly contexts: readonly { type: string; expression: string }[] = []) {
+    this.root = buildTree(elements, coreKeys);
+    this.type = this.root.def.path;
+    this.modifier = this.root.def.isModifier === true;
   }
 
-  check(resource: unknown): Issue[] {
-    const issues: Issue[] = [];
-    const type = this.root.def.path;
-    if (!isObject(resource) || resource.resourceType !== type) {
-      return [{ severity: 'error', code: 'invalid', diagnostics: `Profile ${this.url} is for ${type}`, expression: [type] }];
+  /** A resource against this profile. */
+  check(resource: unknown, options: CheckOptions = {}): Issue[] {
+    const at = options.at ?? this.type;
+    if (!isObject(resource) || resource.resourceType !== this.type) {
+      return [{ severity: 'error', code: 'invalid', diagnostics: `Profile ${this.url} is for ${this.type}`, expression: [at] }];
     }
-    this.element(this.root, resource, type, issues);
+    return this.run(resource, at, { resolver: options.resolver, scope: options.scope ?? {}, memo: new Map(), depth: 0, followTargets: true });
+  }
+
+  /** A value of a data type (an extension, an Identifier …) against this profile. */
+  checkValue(value: unknown, at: string, options: CheckOptions = {}): Issue[] {
+    return this.run(value, at, { resolver: options.resolver, scope: options.scope ?? {}, memo: new Map(), depth: 0, followTargets: true });
+  }
+
+  /** Memoised per value within one check; a resource brings its own Bundle entries and contained resources into scope. */
+  private run(value: unknown, at: string, ctx: Context): Issue[] {
+    const key = isObject(value) ? value : undefined;
+    const memoKey = ctx.followTargets ? this.url : `${this.url} (targets by type)`;
+    const cached = key && ctx.memo.get(key)?.get(memoKey);
+    if (cached) return cached;
+    if (key) {
+      if (!ctx.memo.has(key)) ctx.memo.set(key, new Map());
+      ctx.memo.get(key)?.set(memoKey, []); // a cycle back to this value counts as conforming
+    }
+    let inner = ctx;
+    if (isObject(value) && typeof value.resourceType === 'string') {
+      const isContained = [...ctx.scope.contained?.values() ?? []].some((c) => c.resource === value);
+      inner = { ...ctx, scope: {
+        bundle: value.resourceType === 'Bundle' ? bundleScope(value, at) : ctx.scope.bundle,
+        contained: containedScope(value, at) ?? (isContained ? ctx.scope.contained : undefined),
+      } };
+    }
+    const issues: Issue[] = [];
+    this.element(this.root, value, at, inner, issues);
+    if (key) ctx.memo.get(key)?.set(memoKey, issues);
     return issues;
   }
 
   /** One value of an element: its invariants, then each child element. */
-  private element(node: Node, value: unknown, at: string, issues: Issue[]): void {
+  private element(node: Node, value: unknown, at: string, ctx: Context, issues: Issue[]): void {
     for (const inv of node.invariants) {
       let ok = false;
       try {
@@ -118,10 +123,10 @@ export class ProfileChecker {
       if (!ok) issues.push({ severity: inv.severity, code: 'invariant', diagnostics: `${inv.key}: ${inv.human}`, expression: [at] });
     }
     if (!isObject(value)) return;
-    for (const child of node.children) this.child(child, value, at, issues);
+    for (const child of node.children) this.child(child, value, at, ctx, issues);
   }
 
-  private child(node: Node, parent: Json, at: string, issues: Issue[]): void {
+  private child(node: Node, parent: Json, at: string, ctx: Context, issues: Issue[]): void {
     const found = childValues(parent, node.name);
     const def = node.def;
     const count = found.reduce((n, f) => n + f.values.length, 0);
@@ -133,49 +138,119 @@ export class ProfileChecker {
       issues.push({ severity: 'error', code: 'structure', diagnostics: `${def.path}: maximum ${def.max}, found ${count}`, expression: [where] });
     }
     if (count === 0) return;
-    const allowed = node.name.endsWith('[x]') ? new Set((def.type ?? []).map((t) => capital(t.code))) : undefined;
-    const items: { value: unknown; at: string }[] = [];
+    const choice = node.name.endsWith('[x]');
+    const codes = node.codes;
+    const items: Item[] = [];
     for (const f of found) {
-      if (allowed && !allowed.has(f.key.slice(node.name.length - 3))) {
-        issues.push({ severity: 'error', code: 'structure', diagnostics: `${def.path}: type ${f.key.slice(node.name.length - 3)} is not allowed here (${[...allowed].join(', ')})`, expression: [`${at}.${f.key}`] });
+      const suffix = f.key.slice(node.name.length - 3);
+      if (choice && !codes.has(suffix)) {
+        issues.push({ severity: 'error', code: 'structure', diagnostics: `${def.path}: type ${suffix} is not allowed here (${[...codes.keys()].join(', ')})`, expression: [`${at}.${f.key}`] });
         continue;
       }
       const many = Array.isArray(parent[f.key]);
-      f.values.forEach((v, i) => items.push({ value: v, at: many ? `${at}.${f.key}[${i}]` : `${at}.${f.key}` }));
+      const type = choice ? codes.get(suffix) : def.type?.length === 1 ? def.type[0].code : undefined;
+      f.values.forEach((v, i) => items.push({ value: v, at: many ? `${at}.${f.key}[${i}]` : `${at}.${f.key}`, type }));
     }
-    if (node.slices.length > 0) this.sliced(node, items, where, issues);
-    for (const item of items) this.values(node, item.value, item.at, issues);
+    if (node.slices.length > 0) this.sliced(node, items, where, ctx, issues);
+    for (const item of items) this.values(node, item, ctx, issues);
   }
 
-  /** Fixed, pattern, length and binding checks on one value, then its own children. */
-  private values(node: Node, value: unknown, at: string, issues: Issue[]): void {
+  /** Fixed, pattern, length, bounds, binding and profile checks on one value, then its own children. */
+  private values(node: Node, item: Item, ctx: Context, issues: Issue[]): void {
+    const { value, at } = item;
     const def = node.def;
-    const fixed = valueOf(def, 'fixed');
+    const { fixed, pattern } = node;
     if (fixed !== undefined && !deepEqual(value, fixed)) {
       issues.push({ severity: 'error', code: 'value', diagnostics: `${def.path} must be exactly ${JSON.stringify(fixed).slice(0, 200)}`, expression: [at] });
     }
-    const pattern = valueOf(def, 'pattern');
     if (pattern !== undefined && !matchesPattern(value, pattern)) {
       issues.push({ severity: 'error', code: 'value', diagnostics: `${def.path} must match ${JSON.stringify(pattern).slice(0, 200)}`, expression: [at] });
     }
     if (def.maxLength !== undefined && typeof value === 'string' && value.length > def.maxLength) {
       issues.push({ severity: 'error', code: 'too-long', diagnostics: `${def.path} is longer than ${def.maxLength} characters`, expression: [at] });
     }
+    if (node.minValue || node.maxValue) this.bounds(node, value, at, issues);
     if (def.binding?.valueSet && (def.binding.strength === 'required' || def.binding.strength === 'extensible')) {
       issues.push(...this.terminology.checkBinding(value, def.binding.valueSet, def.binding.strength, at));
     }
-    this.element(node, value, at, issues);
+    const resourceType = isObject(value) && typeof value.resourceType === 'string' ? value.resourceType : undefined;
+    const profiles = node.typeProfiles.get(item.type ?? resourceType ?? '') ?? (resourceType ? node.typeProfiles.get(resourceType) : undefined);
+    if (profiles && ctx.resolver) this.typeProfile(def, profiles, value, at, ctx, issues);
+    if (node.targetProfiles.length > 0 && isObject(value)) this.target(def, node.targetProfiles, value, at, ctx, issues);
+    this.element(node, value, at, ctx, issues);
+  }
+
+  /** minValue[x] / maxValue[x]. */
+  private bounds(node: Node, value: unknown, at: string, issues: Issue[]): void {
+    for (const [bound, bad, word] of [[node.minValue, -1, 'below the minimum'], [node.maxValue, 1, 'above the maximum']] as const) {
+      if (bound && compareToBound(bound.type, value, bound.value) === bad) {
+        issues.push({ severity: 'error', code: 'value', diagnostics: `${node.def.path}: ${showBound(value)} is ${word} ${showBound(bound.value)}`, expression: [at] });
+      }
+    }
+  }
+
+  /** Issues of `value` against each of `urls` (undefined for a profile the resolver does not know). */
+  private against(urls: string[], value: unknown, at: string, ctx: Context, followTargets = ctx.followTargets): (Issue[] | undefined)[] {
+    if (ctx.depth >= MAX_DEPTH) return urls.map(() => []);
+    const nested = { ...ctx, depth: ctx.depth + 1, followTargets };
+    return urls.map((url) => ctx.resolver?.checker(url)?.run(value, at, nested));
+  }
+
+  /** ElementDefinition.type.profile: the value conforms to at least one of the listed profiles. */
+  private typeProfile(def: ElementDefinition, profiles: string[], value: unknown, at: string, ctx: Context, issues: Issue[]): void {
+    const results = this.against(profiles, value, at, ctx);
+    if (results.some((r) => r !== undefined && !r.some(isError))) return;
+    const known = results.filter((r): r is Issue[] => r !== undefined);
+    if (known.length === 0) {
+      issues.push({ severity: 'warning', code: 'not-supported', diagnostics: `${def.path}: profile ${profiles.join(', ')} is not known to this server; the value was not checked against it`, expression: [at] });
+    } else if (profiles.length === 1) {
+      issues.push(...known[0]);
+    } else {
+      issues.push({ severity: 'error', code: 'structure', diagnostics: `${def.path}: the value conforms to none of ${profiles.join(', ')} (${brief(known[0])})`, expression: [at] });
+    }
+  }
+
+  /** targetProfile: the referenced type is one the profiles allow, and a target found without I/O conforms to one of them. */
+  private target(def: ElementDefinition, profiles: string[], reference: Json, at: string, ctx: Context, issues: Issue[]): void {
+    const { type, target } = referencedType(reference, ctx.scope);
+    if (type === undefined) return;
+    const types = profiles.map((p) => profileType(p, ctx.resolver));
+    if (types.includes(undefined)) return; // a profile we cannot read might allow anything
+    const fitting = profiles.filter((_, i) => types[i] === type || types[i] === 'Resource' || types[i] === 'DomainResource');
+    if (fitting.length === 0) {
+      issues.push({ severity: 'error', code: 'structure', diagnostics: `${def.path}: a reference to ${type} is not allowed here (${[...new Set(types)].join(', ')})`, expression: [at] });
+      return;
+    }
+    if (!target || !ctx.followTargets || !ctx.resolver || fitting.some((p) => p.split('|')[0].startsWith(CORE))) return;
+    const results = this.against(fitting, target.resource, target.at, ctx, false);
+    if (results.some((r) => r === undefined || !r.some(isError))) return;
+    issues.push({
+      severity: 'error', code: 'structure', expression: [at],
+      diagnostics: `${def.path}: the ${type} at ${target.at} conforms to none of ${fitting.join(', ')} (${brief(results[0] ?? [])})`,
+    });
+  }
+
+  private sliceContext(ctx: Context): SliceContext {
+    return {
+      conforms: (profiles, value, at) => {
+        if (!ctx.resolver) return false;
+        const type = isObject(value) && typeof value.resourceType === 'string' ? value.resourceType : undefined;
+        if (profiles.some((p) => p.split('|')[0] === `${CORE}${type ?? ''}`)) return true; // a type's own definition: its type decides
+        return this.against(profiles, value, at, ctx).some((r) => r !== undefined && !r.some(isError));
+      },
+      resolve: (reference) => (typeof reference.reference === 'string' ? resolveReference(reference.reference, ctx.scope) : undefined),
+    };
   }
 
   /** Assigns each value to the slice its discriminators pick, then checks each slice's cardinality and rules. */
-  private sliced(node: Node, items: { value: unknown; at: string }[], where: string, issues: Issue[]): void {
-    // R4 slices every extension by url (open); the definitions we load do not always say so.
-    const slicing = node.def.slicing ?? (/(^|\.)(modifierExtension|extension)$/.test(node.def.path) ? EXTENSION_SLICING : undefined);
+  private sliced(node: Node, items: Item[], where: string, ctx: Context, issues: Issue[]): void {
+    const slicing = slicingOf(node);
     if (!slicing) return;
+    const sliceCtx = this.sliceContext(ctx);
     const counts = new Map<Node, number>(node.slices.map((s) => [s, 0]));
     let lastSlice = -1;
     for (const item of items) {
-      const index = node.slices.findIndex((s) => (slicing.discriminator ?? []).every((d) => discriminates(s, d, item.value)));
+      const index = node.slices.findIndex((s) => (slicing.discriminator ?? []).every((d) => discriminates(s, d, item.value, item.at, sliceCtx)));
       if (index < 0) {
         if (slicing.rules === 'closed') {
           issues.push({ severity: 'error', code: 'structure', diagnostics: `${node.def.path}: this value matches none of the slices and the slicing is closed`, expression: [item.at] });
@@ -184,7 +259,7 @@ export class ProfileChecker {
         continue;
       }
       const slice = node.slices[index];
-      if (slicing.ordered && index < lastSlice) {
+      if (slicing.ordered && index < lastSlice && lastSlice !== Number.MAX_SAFE_INTEGER) {
         issues.push({ severity: 'error', code: 'structure', diagnostics: `${node.def.path}: slice ${slice.def.sliceName} is out of order`, expression: [item.at] });
       }
       if (slicing.rules === 'openAtEnd' && lastSlice === Number.MAX_SAFE_INTEGER) {
@@ -192,7 +267,7 @@ export class ProfileChecker {
       }
       lastSlice = Math.max(lastSlice, index);
       counts.set(slice, (counts.get(slice) ?? 0) + 1);
-      this.values(slice, item.value, item.at, issues);
+      this.values(slice, item, ctx, issues);
     }
     for (const [slice, count] of counts) {
       const { min = 0, max } = slice.def;
@@ -206,57 +281,9 @@ export class ProfileChecker {
   }
 }
 
-const EXTENSION_SLICING: NonNullable<ElementDefinition['slicing']> = { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' };
-
-/** The element under `slice` at a discriminator path (`system`, `type.coding.code`, `$this`). */
-function descendant(slice: Node, path: string): Node | undefined {
-  if (path === '$this') return slice;
-  let node: Node | undefined = slice;
-  for (const seg of path.split('.')) {
-    const name = seg.replace(/\.resolve\(\)$/, '');
-    node = node?.children.find((c) => c.name === name || c.name === `${name}[x]`);
-  }
-  return node;
-}
-
-function valuesAt(value: unknown, path: string): unknown[] {
-  if (path === '$this') return [value];
-  let current: unknown[] = [value];
-  for (const seg of path.split('.')) {
-    const next: unknown[] = [];
-    for (const c of current) if (isObject(c)) for (const f of childValues(c, seg)) next.push(...f.values);
-    current = next;
-  }
-  return current;
-}
-
-/** Whether `value` belongs to `slice` by one discriminator (profiling.html#discriminator). */
-function discriminates(slice: Node, d: ElementDefinitionSlicingDiscriminator, value: unknown): boolean {
-  // An extension slice is named by its definition's URL (the slice's type profile); its `url`
-  // child is often not unfolded at all.
-  const extensionProfile = d.path === 'url' ? slice.def.type?.[0]?.profile?.[0] : undefined;
-  if (extensionProfile !== undefined && (d.type === 'value' || d.type === 'pattern')) {
-    return isObject(value) && value.url === extensionProfile;
-  }
-  const target = descendant(slice, d.path);
-  if (!target) return false;
-  const found = valuesAt(value, d.path);
-  switch (d.type) {
-    case 'value':
-    case 'pattern': {
-      const fixed = valueOf(target.def, 'fixed');
-      const pattern = valueOf(target.def, 'pattern');
-      if (fixed !== undefined) return found.some((v) => deepEqual(v, fixed));
-      if (pattern !== undefined) return found.some((v) => matchesPattern(v, pattern));
-      return false;
-    }
-    case 'exists':
-      return (target.def.min ?? 0) > 0 ? found.length > 0 : target.def.max === '0' ? found.length === 0 : true;
-    case 'type': {
-      const types = new Set((target.def.type ?? []).map((t) => t.code));
-      return found.some((v) => (isObject(v) && typeof v.resourceType === 'string' ? types.has(v.resourceType) : true));
-    }
-    default:
-      return false; // profile discriminators need the target resolved; such slices match nothing yet
-  }
+interface Item {
+  value: unknown;
+  at: string;
+  /** The value's type code, when the element says (a choice's suffix, or its only type). */
+  type?: string;
 }
