@@ -75,14 +75,20 @@ export class AuditTrail {
   private async linked<T>(work: (uow: UnitOfWork, link: (events: AuditEvent[]) => Promise<void>) => Promise<T>): Promise<T> {
     const mark = { sequence: this.sequence, head: this.head };
     try {
-      return await this.store.transact((uow) => work(uow, async (events) => {
-        for (const event of events) {
-          this.sequence++;
-          const linked = linkEvent(event, this.chain, this.sequence, this.head);
-          this.head = linked.hash;
-          await uow.create(linked.event);
-        }
-      }));
+      return await this.store.transact((uow) => {
+        // A store may run this function again (MongoDB retries a unit of work on a write
+        // conflict): each run links from the same point, so a retry cannot skip sequence numbers.
+        this.sequence = mark.sequence;
+        this.head = mark.head;
+        return work(uow, async (events) => {
+          for (const event of events) {
+            this.sequence++;
+            const linked = linkEvent(event, this.chain, this.sequence, this.head);
+            this.head = linked.hash;
+            await uow.create(linked.event);
+          }
+        });
+      });
     } catch (err) {
       this.sequence = mark.sequence;
       this.head = mark.head;
