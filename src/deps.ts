@@ -11,6 +11,8 @@ import type { AuditTrail } from './audit/trail';
 export interface ValidationContext {
   expectedType?: string;
   expectedId?: string;
+  /** Where a write's warnings go: they do not stop it, and are returned with it (http.html#ops). */
+  warnings?: Issue[];
 }
 
 /** Validation of a resource about to be written: all problems found, none thrown. */

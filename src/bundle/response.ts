@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { etag } from '../fhir/etag';
 import { FhirError } from '../fhir/errors';
-import { informational, operationOutcome } from '../fhir/operation-outcome';
+import { operationOutcome, outcomeOf } from '../fhir/operation-outcome';
 import type { ReturnPreference } from '../http/preconditions';
 import type { FhirResult } from '../interactions/types';
 
@@ -37,8 +37,10 @@ export function resultEntry(result: FhirResult, options: { base: string; write: 
       const text = resourceText(result);
       if (text !== undefined) parts.push(`"resource":${text}`);
     } else if (options.preference === 'OperationOutcome') {
-      response.outcome = informational(result.message ?? 'Done');
+      response.outcome = outcomeOf(result);
     }
+    // Warnings travel with the entry whatever the preference (bundle.html: entry.response.outcome).
+    if (result.issues?.length && response.outcome === undefined) response.outcome = outcomeOf(result);
   }
   parts.push(`"response":${JSON.stringify(response)}`);
   return `{${parts.join(',')}}`;

@@ -3,10 +3,10 @@ import type { Operation } from 'fast-json-patch';
 import { authorizeSearch } from '../auth/access';
 import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
-import { FhirError } from '../fhir/errors';
+import { FhirError, type Issue } from '../fhir/errors';
 import { operations, patchOne } from '../interactions/patch';
 import type { FhirResult } from '../interactions/types';
-import { expectedVersion, validResource } from '../interactions/write-support';
+import { expectedVersion, validResource, withWarnings } from '../interactions/write-support';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { SearchQuery } from '../search/query';
 import type { LiveVersion, StoreReader, UnitOfWork } from '../storage/store';
@@ -33,6 +33,8 @@ interface Prepared {
   resource?: Resource;
   ops?: Operation[];
   expected?: number;
+  /** Warnings from validating the entry's resource, returned in its response.outcome. */
+  warnings?: Issue[];
 }
 
 /** Where each entry stands once identities are settled. */
@@ -87,7 +89,8 @@ export function prepare(deps: Deps, entry: EntryRequest, base: string, principal
     if (p.criteria) authorizeSearch(principal, type, p.criteria.where);
     p.expected = expectedVersion(entry.ifMatch);
     if (kind === 'create' || kind === 'update') {
-      p.resource = validResource(deps, entry.resource, { expectedType: type, expectedId: id });
+      p.warnings = [];
+      p.resource = validResource(deps, entry.resource, { expectedType: type, expectedId: id, warnings: p.warnings });
       if (isDocument(p.resource)) {
         if (kind === 'update') throw new FhirError('not-supported', 'A document Bundle is stored with POST, not PUT', { status: 405 });
         checkDocument(p.resource);
@@ -158,6 +161,10 @@ function rewrite(p: Settled, targets: Map<string, string>): void {
 }
 
 async function write(deps: Deps, uow: UnitOfWork, s: Settled, base: string): Promise<FhirResult> {
+  return withWarnings(await written(deps, uow, s, base), s.warnings ?? []);
+}
+
+async function written(deps: Deps, uow: UnitOfWork, s: Settled, base: string): Promise<FhirResult> {
   const what = s.target ? `${s.target.type}/${s.target.id}` : s.type;
   switch (s.kind) {
     case 'delete': {

@@ -9,3 +9,11 @@ export function operationOutcome(issues: Issue[]): OperationOutcome {
 export function informational(diagnostics: string): OperationOutcome {
   return operationOutcome([{ severity: 'information', code: 'informational', diagnostics }]);
 }
+
+/**
+ * A write's outcome for `Prefer: return=OperationOutcome` (http.html#ops: "hints and warnings
+ * about the operation"): what was done, then every warning its validation produced.
+ */
+export function outcomeOf(result: { message?: string; issues?: Issue[] }): OperationOutcome {
+  return operationOutcome([{ severity: 'information', code: 'informational', diagnostics: result.message ?? 'Done' }, ...(result.issues ?? [])]);
+}

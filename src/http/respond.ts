@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { etag } from '../fhir/etag';
 import { httpDate } from '../fhir/datetime';
-import { informational } from '../fhir/operation-outcome';
+import { outcomeOf } from '../fhir/operation-outcome';
 import type { FhirRequest, FhirResult } from '../interactions/types';
 import { FHIR_JSON } from './negotiate';
 import { returnPreference } from './preconditions';
@@ -51,7 +51,7 @@ export function respond(res: ServerResponse, request: FhirRequest, result: FhirR
       return;
     }
     if (preference === 'OperationOutcome') {
-      sendJson(res, result.status === 204 ? 200 : result.status, informational(result.message ?? 'Done'), options.pretty);
+      sendJson(res, result.status === 204 ? 200 : result.status, outcomeOf(result), options.pretty);
       return;
     }
   }

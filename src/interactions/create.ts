@@ -1,19 +1,21 @@
 import { authorizeSearch } from '../auth/access';
 import { checkDocument, isDocument, storeDocumentEntries } from '../bundle/document';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
-import type { Handler } from './types';
-import { requireType, validResource } from './write-support';
+import type { Issue } from '../fhir/errors';
+import type { FhirResult, Handler } from './types';
+import { requireType, validResource, withWarnings } from './write-support';
 
 /** create and conditional create (http.html#create, #ccreate). */
 export const create: Handler = async (deps, request) => {
   const type = requireType(request.type);
-  const resource = validResource(deps, request.body, { expectedType: type });
+  const warnings: Issue[] = [];
+  const resource = validResource(deps, request.body, { expectedType: type, warnings });
   const document = isDocument(resource);
   if (document) checkDocument(resource);
   const condition = request.headers.ifNoneExist;
   const criteria = condition === undefined ? undefined : conditionalQuery(deps.search, type, queryFromHeader(condition, type), request.base);
   if (criteria) authorizeSearch(request.principal, type, criteria.where);
-  return deps.store.transact(async (uow) => {
+  return withWarnings(await deps.store.transact(async (uow): Promise<FhirResult> => {
     if (criteria) {
       const found = await findMatch(uow, criteria);
       if (found.kind === 'many') throw tooManyMatches(type, 'Conditional create');
@@ -24,5 +26,5 @@ export const create: Handler = async (deps, request) => {
     const version = await uow.create(resource);
     if (document) await storeDocumentEntries(deps, uow, version, request.base);
     return { status: 201, version, location: true, message: `Created ${type}/${version.id}` };
-  });
+  }), warnings);
 };

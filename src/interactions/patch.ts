@@ -3,12 +3,12 @@ import { applyPatch, validate as validatePatch, type Operation } from 'fast-json
 import type { Resource } from 'fhir/r4';
 import { refuseDocumentChange } from '../bundle/document';
 import type { Deps } from '../deps';
-import { FhirError } from '../fhir/errors';
+import { FhirError, type Issue } from '../fhir/errors';
 import { FORBIDDEN_KEYS } from '../json/safe-json';
 import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { UnitOfWork } from '../storage/store';
 import type { FhirResult, Handler } from './types';
-import { expectedVersion, requireId, requireType, validResource } from './write-support';
+import { expectedVersion, requireId, requireType, validResource, withWarnings } from './write-support';
 
 /** JSON Patch (RFC 6902) documents are arrays of operations; anything else is malformed. */
 export function operations(body: unknown): Operation[] {
@@ -62,9 +62,10 @@ export async function patchOne(deps: Deps, uow: UnitOfWork, type: string, id: st
   if (expected !== undefined && expected !== current.versionId) {
     throw new FhirError('conflict', `${type}/${id} is at version ${current.versionId}, not ${expected}`, { status: 412 });
   }
-  const result = validResource(deps, patched(current.resource, ops), { expectedType: type, expectedId: id });
+  const warnings: Issue[] = [];
+  const result = validResource(deps, patched(current.resource, ops), { expectedType: type, expectedId: id, warnings });
   const { version } = await uow.update(result as Resource & { id: string }, { expectedVersion: current.versionId, method: 'PATCH' });
-  return { status: 200, version, message: `Patched ${type}/${id} to version ${version.versionId}` };
+  return withWarnings({ status: 200, version, message: `Patched ${type}/${id} to version ${version.versionId}` }, warnings);
 }
 
 /** patch (http.html#patch) with JSON Patch. */

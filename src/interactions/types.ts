@@ -1,6 +1,7 @@
 import type { CapabilityStatementRestResourceInteraction, CapabilityStatementRestInteraction, Resource } from 'fhir/r4';
 import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
+import type { Issue } from '../fhir/errors';
 import type { StoredVersion } from '../storage/store';
 
 /** A FHIR request, free of any HTTP framework. */
@@ -39,6 +40,8 @@ export interface FhirResult {
   location?: boolean;
   /** A human-readable outcome for `Prefer: return=OperationOutcome`. */
   message?: string;
+  /** Warnings the write produced (validation, national identifiers): returned with `Prefer: return=OperationOutcome`. */
+  issues?: Issue[];
   /** The body already serialised (a batch or transaction response assembled from stored JSON). */
   body?: string;
 }

@@ -1,10 +1,10 @@
 import { authorizeSearch } from '../auth/access';
 import type { Resource } from 'fhir/r4';
-import { FhirError } from '../fhir/errors';
+import { FhirError, type Issue } from '../fhir/errors';
 import { isDocument, refuseDocumentChange } from '../bundle/document';
 import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
 import type { FhirResult, Handler } from './types';
-import { expectedVersion, requireId, requireType, validResource } from './write-support';
+import { expectedVersion, requireId, requireType, validResource, withWarnings } from './write-support';
 
 function result(version: FhirResult['version'] & object, created: boolean): FhirResult {
   const what = `${version.type}/${version.id}`;
@@ -24,14 +24,15 @@ function refuseNewDocument(resource: Resource): void {
 export const update: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const id = requireId(request.id);
-  const resource = validResource(deps, request.body, { expectedType: type, expectedId: id }) as Resource & { id: string };
+  const warnings: Issue[] = [];
+  const resource = validResource(deps, request.body, { expectedType: type, expectedId: id, warnings }) as Resource & { id: string };
   const expected = expectedVersion(request.headers.ifMatch);
   refuseNewDocument(resource);
-  return deps.store.transact(async (uow) => {
+  return withWarnings(await deps.store.transact(async (uow) => {
     await refuseDocumentChange(uow, type, id);
     const { version, created } = await uow.update(resource, { expectedVersion: expected });
     return result(version, created);
-  });
+  }), warnings);
 };
 
 /** Conditional update, `PUT [type]?criteria` (http.html#cond-update), each match count as the spec lists. */
@@ -39,10 +40,11 @@ export const conditionalUpdate: Handler = async (deps, request) => {
   const type = requireType(request.type);
   const criteria = conditionalQuery(deps.search, type, request.query, request.base);
   authorizeSearch(request.principal, type, criteria.where);
-  const resource = validResource(deps, request.body, { expectedType: type });
+  const warnings: Issue[] = [];
+  const resource = validResource(deps, request.body, { expectedType: type, warnings });
   const expected = expectedVersion(request.headers.ifMatch);
   refuseNewDocument(resource);
-  return deps.store.transact(async (uow) => {
+  return withWarnings(await deps.store.transact(async (uow) => {
     const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
     if (found.kind === 'one') {
@@ -61,5 +63,5 @@ export const conditionalUpdate: Handler = async (deps, request) => {
     }
     const { version } = await uow.update(resource as Resource & { id: string }, { expectedVersion: expected });
     return result(version, true);
-  });
+  }), warnings);
 };

@@ -2,6 +2,8 @@ import type { Resource } from 'fhir/r4';
 import type { Deps, ValidationContext } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
 import { parseETagVersion } from '../fhir/etag';
+import { nationalIdentifierIssues } from '../validation/national-identifiers';
+import type { FhirResult } from './types';
 
 const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 'fatal';
 
@@ -12,15 +14,31 @@ const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 
  */
 export function validResource(deps: Deps, body: unknown, context: ValidationContext): Resource {
   if (body === undefined) throw new FhirError('required', 'A resource body is required');
-  const errors = deps.validator.validate(body, context).filter(isError);
+  const base = deps.validator.validate(body, context);
+  const errors = base.filter(isError);
   if (errors.length > 0) throw FhirError.of(errors);
+  const warnings = context.warnings;
+  warnings?.push(...base.filter(isWarning));
   const resource = body as Resource;
   if (deps.config.profileEnforcement === 'declared' && resource.meta?.profile?.length) {
-    const profileErrors = deps.validator.validateProfiles(resource).filter(isError);
+    const issues = deps.validator.validateProfiles(resource);
+    const profileErrors = issues.filter(isError);
     if (profileErrors.length > 0) throw FhirError.of(profileErrors, 422);
+    warnings?.push(...issues.filter(isWarning));
   }
   checkRequiredProfiles(deps, resource);
+  // National identifiers are named checks, not profile rules: on a write they warn, never refuse
+  // (a published ABHA number may fail its check digit; $validate reports them at full severity).
+  warnings?.push(...nationalIdentifierIssues(resource as Resource & { identifier?: unknown })
+    .map((i) => ({ ...i, severity: 'warning' as const })));
   return resource;
+}
+
+const isWarning = (i: Issue): boolean => i.severity === 'warning';
+
+/** A result with the warnings its validation produced. */
+export function withWarnings(result: FhirResult, warnings: Issue[]): FhirResult {
+  return warnings.length > 0 ? { ...result, issues: [...(result.issues ?? []), ...warnings] } : result;
 }
 
 /** The deployment's required profiles for this type: the resource must conform to one of them. */

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { CapabilityStatement, OperationOutcome } from 'fhir/r4';
+import type { Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4';
 import { api, assertOutcome, FHIR_JSON, patient } from '../helpers/api';
 
 describe('operation: $validate (validation.html, resource-operation-validate)', () => {
@@ -207,5 +207,51 @@ describe('profiles that name other profiles, over HTTP (targetProfile, type prof
     const write = await t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send(b);
     const refused = assertOutcome(write, 422, 'structure', /matches none of the slices and the slicing is closed/);
     assert.equal(refused.issue.length, 4);
+  });
+});
+
+describe('writes return their warnings (http.html#ops, Prefer: return=OperationOutcome)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  const withAbha = (value: string) => ({
+    resourceType: 'Patient', name: [{ family: 'Sharma' }],
+    identifier: [{ system: 'https://healthid.abdm.gov.in', value }],
+  });
+
+  it('a failed ABHA check digit is accepted, and named as a warning at its FHIRPath', async () => {
+    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('Prefer', 'return=OperationOutcome').send(withAbha('91-7561-4088-8858'));
+    assert.equal(res.status, 201);
+    const issues = (res.body as OperationOutcome).issue;
+    assert.equal(issues[0].severity, 'information');
+    const warning = issues.find((i) => i.severity === 'warning');
+    assert.match(warning?.diagnostics ?? '', /Luhn/);
+    assert.deepEqual(warning?.expression, ['Patient.identifier[0].value']);
+  });
+
+  it('a malformed ABHA number warns on a write (it refuses nothing the profiles allow); $validate calls it an error', async () => {
+    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('Prefer', 'return=OperationOutcome').send(withAbha('91-7561-4088'));
+    assert.equal(res.status, 201);
+    assert.ok((res.body as OperationOutcome).issue.some((i) => i.severity === 'warning' && /ABHA/.test(i.diagnostics ?? '')));
+    const validated = await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send(withAbha('91-7561-4088'));
+    assert.ok((validated.body as OperationOutcome).issue.some((i) => i.severity === 'error' && /ABHA/.test(i.diagnostics ?? '')));
+  });
+
+  it('a clean write has only its informational outcome; a transaction entry carries its warnings in response.outcome', async () => {
+    const clean = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('Prefer', 'return=OperationOutcome').send(withAbha('91-7561-4088-8857'));
+    assert.deepEqual((clean.body as OperationOutcome).issue.map((i) => i.severity), ['information']);
+    const tx = await t.http.post('/fhir').set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Bundle', type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:a', resource: withAbha('91-7561-4088-8858'), request: { method: 'POST', url: 'Patient' } },
+        { fullUrl: 'urn:uuid:b', resource: withAbha('91-7561-4088-8857'), request: { method: 'POST', url: 'Patient' } },
+      ],
+    });
+    assert.equal(tx.status, 200);
+    const [first, second] = (tx.body as Bundle).entry ?? [];
+    assert.ok((first.response?.outcome as OperationOutcome).issue.some((i) => i.severity === 'warning'));
+    assert.equal(first.resource?.resourceType, 'Patient', 'the representation is still returned');
+    assert.equal(second.response?.outcome, undefined);
   });
 });
