@@ -1,0 +1,141 @@
+import type { IndexRows } from '../../search/index-rows';
+import type { IndexTable } from '../../search/query';
+
+/**
+ * The layout of the `resources` collection. One document per version of a resource, keyed
+ * `Type/id/version`; the current version carries `cur`, and, while the resource is live, `live`
+ * and its search index values. Superseded versions and tombstones keep only what history needs,
+ * so the search indexes (partial on `live`) hold exactly one entry set per live resource.
+ */
+export const COLLECTION = 'resources';
+
+export interface TokenEntry { k: string; s: string; c: string; x?: string }
+export interface StringEntry { k: string; n: string; e: string }
+export interface DateEntry { k: string; lo: number; hi: number }
+export interface NumberEntry { k: string; v: number }
+export interface QuantityEntry { k: string; s: string; c: string; v: number }
+export interface ReferenceEntry { k: string; t: string; i: string; u: string }
+export interface UriEntry { k: string; u: string }
+
+/** The index values of one table, as arrays of entries: MongoDB indexes them as multikey. */
+export interface IndexFields {
+  tok?: TokenEntry[];
+  str?: StringEntry[];
+  dt?: DateEntry[];
+  num?: NumberEntry[];
+  qty?: QuantityEntry[];
+  ref?: ReferenceEntry[];
+  uri?: UriEntry[];
+  /**
+   * One entry per base value of a composite parameter (`k` its key, `g` the value's number), with
+   * its components' entries inside, so that `$elemMatch` ties the components to one base value.
+   */
+  cmp?: (CompositeEntry)[];
+  /** Per parameter key (dots as ':'), the smallest (`a`) and largest (`d`) value, for _sort. */
+  so?: Record<string, { a: string | number; d: string | number }>;
+}
+
+export interface CompositeEntry extends Omit<IndexFields, 'cmp' | 'so'> { k: string; g: number }
+
+export interface VersionDoc extends IndexFields {
+  _id: string;
+  /** `Type/id`: the resource's key, shared by all its versions (and the shard key). */
+  rk: string;
+  type: string;
+  id: string;
+  v: number;
+  /** When the version was written, ms since the epoch. */
+  ms: number;
+  /** When the next version replaced it (absent while current). */
+  sup?: number;
+  method: string;
+  del: boolean;
+  /** Set on the current version only. */
+  cur?: true;
+  /** Set on the current version of a live resource only: every search selects on it. */
+  live?: true;
+  /** The resource's first-write order, kept across versions: the default order of search results. */
+  seq: number;
+  /** The resource as JSON text, exactly as a read returns it (absent on a tombstone). */
+  json?: string;
+}
+
+/** The table of the search AST → the document field holding its entries. */
+export const FIELD: Record<IndexTable, keyof Omit<IndexFields, 'cmp' | 'so'>> = {
+  token: 'tok', string: 'str', date: 'dt', number: 'num', quantity: 'qty', reference: 'ref', uri: 'uri',
+};
+
+/** The fields a superseded version drops. */
+export const INDEX_FIELD_NAMES = ['tok', 'str', 'dt', 'num', 'qty', 'ref', 'uri', 'cmp', 'so'] as const;
+
+/** Field names may not contain '.', which every key (`Patient.birthdate`) has. */
+export const sortField = (key: string): string => key.replace(/\./g, ':');
+
+type Entries = Required<Omit<IndexFields, 'cmp' | 'so'>>;
+
+function entriesOf(rows: IndexRows, grp: (g: number) => boolean): Entries {
+  return {
+    tok: rows.token.filter((r) => grp(r.grp)).map((r) => (r.text === undefined ? { k: r.key, s: r.system, c: r.code } : { k: r.key, s: r.system, c: r.code, x: r.text })),
+    str: rows.string.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, n: r.norm, e: r.exact })),
+    dt: rows.date.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, lo: r.lo, hi: r.hi })),
+    num: rows.number.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, v: r.value })),
+    qty: rows.quantity.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, s: r.system, c: r.code, v: r.value })),
+    ref: rows.reference.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, t: r.type, i: r.id, u: r.url })),
+    uri: rows.uri.filter((r) => grp(r.grp)).map((r) => ({ k: r.key, u: r.uri })),
+  };
+}
+
+function dropEmpty<T extends object>(fields: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [name, value] of Object.entries(fields)) if (!Array.isArray(value) || value.length > 0) (out as Record<string, unknown>)[name] = value;
+  return out;
+}
+
+/** The value _sort orders by, per table: as the SQLite store's MIN/MAX over the same column. */
+function sortValues(e: Entries): IndexFields['so'] {
+  const so: NonNullable<IndexFields['so']> = {};
+  const put = (key: string, lo: string | number, hi: string | number): void => {
+    const f = sortField(key);
+    const cur = so[f];
+    if (!cur) { so[f] = { a: lo, d: hi }; return; }
+    if (lo < cur.a) cur.a = lo;
+    if (hi > cur.d) cur.d = hi;
+  };
+  for (const r of e.tok) put(r.k, r.c, r.c);
+  for (const r of e.str) put(r.k, r.n, r.n);
+  for (const r of e.dt) put(r.k, r.lo, r.hi);
+  for (const r of e.num) put(r.k, r.v, r.v);
+  for (const r of e.qty) put(r.k, r.v, r.v);
+  for (const r of e.ref) put(r.k, r.i, r.i);
+  for (const r of e.uri) put(r.k, r.u, r.u);
+  return so;
+}
+
+/** A resource's index rows (search/index-rows.ts) as the fields of its live version document. */
+export function indexFields(rows: IndexRows): IndexFields {
+  const plain = entriesOf(rows, (g) => g === 0);
+  const groups = new Map<string, CompositeEntry>();
+  const all = [...rows.token, ...rows.string, ...rows.date, ...rows.number, ...rows.quantity, ...rows.reference, ...rows.uri];
+  for (const r of all) {
+    if (r.grp === 0) continue;
+    const base = r.key.split('#')[0];
+    const id = `${base}\u0000${r.grp}`;
+    if (!groups.has(id)) {
+      const own = entriesOf(rows, (g) => g === r.grp);
+      const mine = (k: string): boolean => k.split('#')[0] === base;
+      groups.set(id, {
+        k: base, g: r.grp,
+        ...dropEmpty({
+          tok: own.tok.filter((x) => mine(x.k)), str: own.str.filter((x) => mine(x.k)), dt: own.dt.filter((x) => mine(x.k)),
+          num: own.num.filter((x) => mine(x.k)), qty: own.qty.filter((x) => mine(x.k)), ref: own.ref.filter((x) => mine(x.k)),
+          uri: own.uri.filter((x) => mine(x.k)),
+        }),
+      });
+    }
+  }
+  const fields: IndexFields = dropEmpty(plain);
+  if (groups.size > 0) fields.cmp = [...groups.values()];
+  const so = sortValues(plain);
+  if (so && Object.keys(so).length > 0) fields.so = so;
+  return fields;
+}

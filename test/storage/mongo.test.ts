@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { MongoStore } from '../../src/storage/mongo/mongo-store';
+import { counterIds, TestClock } from '../helpers/clock';
+import { testIndex } from '../helpers/search';
+import { mongoTarget, openMongoTestStore, type MongoTarget } from '../support/mongo';
+import { storeContract } from './contract';
+
+/**
+ * The store contract against MongoDB: a real deployment when MONGO_URL is set, else the tests'
+ * wire-protocol bridge. The bridge has no transactions, so the contract's atomicity tests run only
+ * against a replica set or sharded cluster (see README: running the full suite).
+ */
+let t: MongoTarget | undefined;
+
+describe('MongoDB store', function () {
+  before(async function () {
+    this.timeout(60_000);
+    const found = await mongoTarget();
+    if (typeof found === 'string') {
+      console.log(`      ${found}`);
+      this.skip();
+    }
+    t = found;
+  });
+
+  storeContract('MongoDB', async (deps) => openMongoTestStore(t as MongoTarget, deps), { transactions: () => t?.transactions === true });
+
+  describe('start-up', () => {
+    it('creates its indexes idempotently: starting twice on one database changes nothing', async () => {
+      const clock = new TestClock();
+      const deps = { now: clock.now, newId: counterIds().newId, index: (r: Parameters<ReturnType<typeof testIndex>['index']>[0]) => testIndex().index(r) };
+      const first = openMongoTestStore(t as MongoTarget, deps);
+      await first.start();
+      const names = async (s: MongoStore) => (await s.indexNames()).sort();
+      const before = await names(first);
+      assert.ok(before.includes('live_token') && before.includes('resource_versions'), before.join(', '));
+      await first.start();
+      const second = new MongoStore({ url: (t as MongoTarget).url, database: first.database, testEngineWithoutTransactions: !(t as MongoTarget).transactions }, deps);
+      await second.start();
+      assert.deepEqual(await names(second), before);
+      await second.close();
+      await first.close();
+    });
+
+    it('refuses a deployment without transactions, naming MONGO_URL', async function () {
+      if ((t as MongoTarget).transactions) this.skip(); // this target has transactions; the refusal needs one without
+      const clock = new TestClock();
+      const store = new MongoStore({ url: (t as MongoTarget).url, database: 'fhir_refused' }, { now: clock.now, newId: counterIds().newId, index: (r) => testIndex().index(r) });
+      await assert.rejects(store.start(), /MONGO_URL .*without transactions.*replica set/);
+      await assert.rejects(store.read('Patient', 'x'), /MONGO_URL/);
+      await store.close();
+    });
+  });
+});
