@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { MongoStore } from '../../src/storage/mongo/mongo-store';
 import { counterIds, TestClock } from '../helpers/clock';
 import { testIndex } from '../helpers/search';
@@ -50,5 +52,33 @@ describe('MongoDB store', function () {
       await assert.rejects(store.read('Patient', 'x'), /MONGO_URL/);
       await store.close();
     });
+  });
+});
+
+/** The server as a process: STORE=mongodb on a deployment without transactions does not start. */
+describe('process: MongoDB store at start-up', function () {
+  this.timeout(60_000);
+  it('refuses a deployment without transactions with a message naming MONGO_URL (exit 2)', async function () {
+    const found = await mongoTarget();
+    if (typeof found === 'string' || found.transactions) this.skip(); // needs an engine without transactions (the bridge)
+    const main = path.resolve(__dirname, '../../src/main.js');
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, PORT: '0', STORE: 'mongodb', MONGO_URL: (found as MongoTarget).url }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /MONGO_URL names a MongoDB deployment without transactions/);
+  });
+
+  it('STORE=mongodb without MONGO_URL is a configuration error', async () => {
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../../src/main.js')], {
+      env: { ...process.env, PORT: '0', STORE: 'mongodb', MONGO_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 2);
+    assert.match(stderr, /MONGO_URL/);
   });
 });
