@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { MongoStore } from '../../src/storage/mongo/mongo-store';
+import { databaseOf, MongoStore } from '../../src/storage/mongo/mongo-store';
 import { counterIds, TestClock } from '../helpers/clock';
 import { testIndex } from '../helpers/search';
 import { mongoTarget, openMongoTestStore, type MongoTarget } from '../support/mongo';
@@ -80,5 +80,14 @@ describe('process: MongoDB store at start-up', function () {
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     assert.equal(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 2);
     assert.match(stderr, /MONGO_URL/);
+  });
+});
+
+describe('MongoDB store: the database a connection string names', () => {
+  it('is its path, or fhir without one', () => {
+    assert.equal(databaseOf('mongodb://a:27017,b:27017/health?replicaSet=rs0'), 'health');
+    assert.equal(databaseOf('mongodb+srv://cluster.example.in/state%5Fdb'), 'state_db');
+    assert.equal(databaseOf('mongodb://a:27017/?replicaSet=rs0'), 'fhir');
+    assert.equal(databaseOf('mongodb://a:27017'), 'fhir');
   });
 });

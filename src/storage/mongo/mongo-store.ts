@@ -211,7 +211,7 @@ class MongoUnitOfWork implements UnitOfWork {
   private async supersede(current: VersionDoc, ms: number): Promise<void> {
     const unset: Record<string, ''> = { cur: '', live: '' };
     for (const f of INDEX_FIELD_NAMES) unset[f] = '';
-    const res = await this.coll.updateOne({ _id: current._id, cur: true }, { $set: { sup: ms }, $unset: unset }, this.opts);
+    const res = await this.coll.updateOne({ _id: current._id, rk: current.rk, cur: true }, { $set: { sup: ms }, $unset: unset }, this.opts);
     if (res.matchedCount === 0) throw new WriteRace(`${current.rk} changed while this unit of work ran`);
   }
 

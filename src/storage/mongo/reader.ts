@@ -58,7 +58,9 @@ export class MongoReader implements StoreReader {
   }
 
   async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    const doc = await this.coll.findOne({ _id: `${resourceKey(type, id)}/${versionId}` }, { ...this.opts, projection: VERSION_PROJECTION });
+    // With rk (the shard key) in the filter, mongos asks one shard instead of all of them.
+    const rk = resourceKey(type, id);
+    const doc = await this.coll.findOne({ _id: `${rk}/${versionId}`, rk }, { ...this.opts, projection: VERSION_PROJECTION });
     return doc ? toVersion(doc) : undefined;
   }
 
