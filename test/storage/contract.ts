@@ -258,6 +258,24 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.deepEqual(await search('Patient', 'identifier=real'), [v.id]);
     });
 
+    it('a composite matches its components on one base value only (search.html#composite)', async () => {
+      const loinc = 'http://loinc.org';
+      const bp = (systolic: number, diastolic: number): Resource => ({
+        resourceType: 'Observation', status: 'final', code: { coding: [{ system: loinc, code: '85354-9' }] },
+        component: [
+          { code: { coding: [{ system: loinc, code: '8480-6' }] }, valueQuantity: { value: systolic, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+          { code: { coding: [{ system: loinc, code: '8462-4' }] }, valueQuantity: { value: diastolic, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        ],
+      } as Resource);
+      const high = await create(bp(150, 95));
+      const normal = await create(bp(118, 76));
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$gt140`), [high.id]);
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8462-4$lt80`), [normal.id]);
+      // 95 is a diastolic value: no systolic component has it, although the resource has both.
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$95`), []);
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$gt140,${loinc}|8462-4$lt80`), [high.id, normal.id]);
+    });
+
     it('ping answers while open', async () => {
       assert.equal(await store.ping(), true);
     });

@@ -111,30 +111,31 @@ function sortValues(e: Entries): IndexFields['so'] {
   return so;
 }
 
+/** Rows of composite components (grp > 0), grouped by composite key and base value. */
+function compositeGroups(rows: IndexRows): CompositeEntry[] {
+  const groups = new Map<string, IndexRows>();
+  const table = <K extends keyof IndexRows>(name: K): void => {
+    for (const r of rows[name]) {
+      if (r.grp === 0) continue;
+      const id = `${r.key.split('#')[0]}#${r.grp}`;
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = { token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] }));
+      (g[name] as IndexRows[K][number][]).push(r);
+    }
+  };
+  for (const name of ['token', 'string', 'date', 'number', 'quantity', 'reference', 'uri'] as const) table(name);
+  return [...groups].map(([id, g]) => {
+    const hash = id.lastIndexOf('#');
+    return { k: id.slice(0, hash), g: Number(id.slice(hash + 1)), ...dropEmpty(entriesOf(g, () => true)) };
+  });
+}
+
 /** A resource's index rows (search/index-rows.ts) as the fields of its live version document. */
 export function indexFields(rows: IndexRows): IndexFields {
   const plain = entriesOf(rows, (g) => g === 0);
-  const groups = new Map<string, CompositeEntry>();
-  const all = [...rows.token, ...rows.string, ...rows.date, ...rows.number, ...rows.quantity, ...rows.reference, ...rows.uri];
-  for (const r of all) {
-    if (r.grp === 0) continue;
-    const base = r.key.split('#')[0];
-    const id = `${base}\u0000${r.grp}`;
-    if (!groups.has(id)) {
-      const own = entriesOf(rows, (g) => g === r.grp);
-      const mine = (k: string): boolean => k.split('#')[0] === base;
-      groups.set(id, {
-        k: base, g: r.grp,
-        ...dropEmpty({
-          tok: own.tok.filter((x) => mine(x.k)), str: own.str.filter((x) => mine(x.k)), dt: own.dt.filter((x) => mine(x.k)),
-          num: own.num.filter((x) => mine(x.k)), qty: own.qty.filter((x) => mine(x.k)), ref: own.ref.filter((x) => mine(x.k)),
-          uri: own.uri.filter((x) => mine(x.k)),
-        }),
-      });
-    }
-  }
   const fields: IndexFields = dropEmpty(plain);
-  if (groups.size > 0) fields.cmp = [...groups.values()];
+  const cmp = compositeGroups(rows);
+  if (cmp.length > 0) fields.cmp = cmp;
   const so = sortValues(plain);
   if (so && Object.keys(so).length > 0) fields.so = so;
   return fields;
