@@ -198,7 +198,7 @@ def handle(request):
         return request.replies({'ok': 0, 'code': 59, 'codeName': 'CommandNotFound', 'errmsg': 'no such command: %s' % name})
     try:
         reply = command(client[doc.get('$db', 'test')], doc)
-    except (mongomock.OperationFailure, NotImplementedError, ValueError, TypeError, KeyError) as err:
+    except Exception as err:  # noqa: BLE001 - any engine failure goes back to the client as a command error, never a dropped connection
         reply = {'ok': 0, 'code': getattr(err, 'code', None) or 2, 'errmsg': '%s: %s' % (type(err).__name__, err)}
     return request.replies(reply)
 
