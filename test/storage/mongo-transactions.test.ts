@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { Patient } from 'fhir/r4';
 import { FhirError } from '../../src/fhir/errors';
 import { parseSearch } from '../../src/search/parse';
+import { conditionalQuery, findMatch } from '../../src/storage/conditional';
 import { MongoStore } from '../../src/storage/mongo/mongo-store';
 import type { StoreDeps } from '../../src/storage/store';
 import { counterIds, TestClock } from '../helpers/clock';
@@ -54,6 +55,19 @@ describe('MongoDB store: transactions across clients (replica set only)', functi
     const results = await Promise.all([a, b].map((s) => s.transact((uow) => uow.update(patient({ id: 'same' }) as Patient & { id: string }))));
     assert.deepEqual(results.map((r) => r.created).sort(), [false, true]);
     assert.deepEqual(results.map((r) => r.version.versionId).sort(), [1, 2]);
+  });
+
+  it('conditional creates with the same criteria from two clients at once create one resource (http.html#ccreate)', async () => {
+    const criteria = conditionalQuery(testSearchParameters(), 'Patient', new URLSearchParams('identifier=urn:abha|91-1'), 'http://x/fhir');
+    const conditionalCreate = (s: MongoStore) => s.transact(async (uow) => {
+      const found = await findMatch(uow, criteria);
+      if (found.kind === 'none') return (await uow.create(patient({ identifier: [{ system: 'urn:abha', value: '91-1' }] }))).id;
+      if (found.kind === 'one') return found.match.id;
+      throw new Error('more than one');
+    });
+    const ids = await Promise.all([a, b, a, b].map(conditionalCreate));
+    assert.equal(new Set(ids).size, 1, `one resource for all four, got ${ids.join(', ')}`);
+    assert.equal((await a.history({ type: 'Patient', count: 10 })).versions.length, 1);
   });
 
   it('a failed unit of work leaves nothing, also not in the search index, for either client', async () => {

@@ -9,6 +9,17 @@ import type { IndexTable } from '../../search/query';
  */
 export const COLLECTION = 'resources';
 
+/**
+ * One small document per search run inside a unit of work, keyed by the query's hash, written by
+ * that unit of work: two concurrent units that run the same search (two conditional creates with
+ * the same criteria) write the same document, so MongoDB lets only one of them commit and the
+ * other runs again and sees its result. Snapshot isolation alone would let both find nothing and
+ * both create. Old guards expire (TTL index on `at`).
+ */
+export const GUARDS = 'search_guards';
+
+export interface GuardDoc { _id: string; at: Date }
+
 export interface TokenEntry { k: string; s: string; c: string; x?: string }
 export interface StringEntry { k: string; n: string; e: string }
 export interface DateEntry { k: string; lo: number; hi: number }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db } from 'mongodb';
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../../fhir/errors';
@@ -8,7 +9,7 @@ import type {
   WriteMethod, WriteOptions,
 } from '../store';
 import { nextTimestampMs, stampMeta } from '../versioning';
-import { COLLECTION, indexFields, INDEX_FIELD_NAMES, type VersionDoc } from './documents';
+import { COLLECTION, GUARDS, indexFields, INDEX_FIELD_NAMES, type GuardDoc, type VersionDoc } from './documents';
 import { history } from './history';
 import { MongoReader, resourceKey, toVersion } from './reader';
 import { ensureIndexes, transactionProblem } from './schema';
@@ -113,7 +114,8 @@ export class MongoStore implements ResourceStore {
   }
 
   private unitOfWork(session?: ClientSession): MongoUnitOfWork {
-    return new MongoUnitOfWork(this.coll, new MongoReader(this.coll, () => this.deps.now().getTime(), session), this.deps, this.seqs, session);
+    const reader = new MongoReader(this.coll, () => this.deps.now().getTime(), session);
+    return new MongoUnitOfWork(this.coll, this.db.collection<GuardDoc>(GUARDS), reader, this.deps, this.seqs, session);
   }
 
   async ping(): Promise<boolean> {
@@ -165,7 +167,8 @@ class SequenceSource {
 
 class MongoUnitOfWork implements UnitOfWork {
   constructor(
-    private readonly coll: Collection<VersionDoc>, private readonly r: MongoReader, private readonly deps: StoreDeps,
+    private readonly coll: Collection<VersionDoc>, private readonly guards: Collection<GuardDoc>,
+    private readonly r: MongoReader, private readonly deps: StoreDeps,
     private readonly seqs: SequenceSource, private readonly session?: ClientSession,
   ) {}
 
@@ -175,11 +178,29 @@ class MongoUnitOfWork implements UnitOfWork {
 
   read(type: string, id: string): Promise<StoredVersion | undefined> { return this.r.read(type, id); }
   vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> { return this.r.vread(type, id, versionId); }
-  search(query: SearchQuery): Promise<SearchPage> { return this.r.search(query); }
   referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
     return this.r.referencedBy(sources, keys, targetType);
   }
   referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> { return this.r.referencing(targets, keys); }
+
+  /**
+   * A search inside a unit of work decides what it writes (conditional create, update, delete,
+   * a transaction's conditional references), so it first writes its guard (documents.ts): a
+   * concurrent unit of work deciding on the same search then conflicts instead of also acting.
+   */
+  async search(query: SearchQuery): Promise<SearchPage> {
+    if (this.session) {
+      const key = createHash('sha256').update(JSON.stringify(query)).digest('base64url');
+      try {
+        await this.guards.updateOne({ _id: key }, { $set: { at: this.deps.now() } }, { upsert: true, session: this.session });
+      } catch (err) {
+        // Two units upserting a guard that did not exist yet: one of them loses on the unique _id.
+        if (err instanceof MongoServerError && err.code === 11000) throw new WriteRace(`search guard ${key} was written concurrently`);
+        throw err;
+      }
+    }
+    return this.r.search(query);
+  }
 
   async create(resource: Resource, options: CreateOptions = {}): Promise<LiveVersion> {
     const id = options.id ?? this.deps.newId();

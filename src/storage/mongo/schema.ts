@@ -1,5 +1,5 @@
 import type { Db, IndexDescription } from 'mongodb';
-import { COLLECTION } from './documents';
+import { COLLECTION, GUARDS } from './documents';
 
 /**
  * The indexes of the `resources` collection (docs/mongodb.md explains each). Search indexes are
@@ -29,8 +29,12 @@ export const INDEXES: IndexDescription[] = [
   { key: { type: 1, 'cmp.k': 1 }, name: 'live_composite', ...LIVE },
 ];
 
+/** Search guards (documents.ts) only matter while the units of work that wrote them run. */
+export const GUARD_INDEXES: IndexDescription[] = [{ key: { at: 1 }, name: 'guard_expiry', expireAfterSeconds: 3600 }];
+
 export async function ensureIndexes(db: Db): Promise<void> {
   await db.collection(COLLECTION).createIndexes(INDEXES);
+  await db.collection(GUARDS).createIndexes(GUARD_INDEXES);
 }
 
 /**
