@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { databaseOf, MongoStore } from '../../src/storage/mongo/mongo-store';
+import type { StoreDeps } from '../../src/storage/store';
 import { counterIds, TestClock } from '../helpers/clock';
 import { testIndex } from '../helpers/search';
 import { mongoTarget, openMongoTestStore, type MongoTarget } from '../support/mongo';
@@ -30,7 +31,7 @@ describe('MongoDB store', function () {
   describe('start-up', () => {
     it('creates its indexes idempotently: starting twice on one database changes nothing', async () => {
       const clock = new TestClock();
-      const deps = { now: clock.now, newId: counterIds().newId, index: (r: Parameters<ReturnType<typeof testIndex>['index']>[0]) => testIndex().index(r) };
+      const deps: StoreDeps = { now: clock.now, newId: counterIds().newId, index: (r) => testIndex().index(r) };
       const first = openMongoTestStore(t as MongoTarget, deps);
       await first.start();
       const names = async (s: MongoStore) => (await s.indexNames()).sort();
