@@ -115,7 +115,9 @@ function entryPredicate(c: Condition, nowMs: number): { field: string; match: Do
         if (c.match === 'above') return { u: { $in: Array.from({ length: v.length + 1 }, (_, n) => v.slice(0, n)) } };
         return { u: v };
       })) };
-    default: return undefined;
+    case 'id': case 'missing': case 'or': case 'last-updated': case 'token-in': case 'composite': case 'chain': case 'has':
+      return undefined;
+    default: { const never: never = c; return never; }
   }
 }
 
