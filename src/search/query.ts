@@ -34,6 +34,10 @@ export type Condition =
   /** No value (missing) or some value under any of `keys` (several for a union parameter). */
   | { kind: 'missing'; keys: string[]; table: IndexTable; missing: boolean }
   | { kind: 'or'; any: Condition[] }
+  /** Every one of `all` (within an OR: a consent's patient, types and date range together). */
+  | { kind: 'and'; all: Condition[] }
+  /** The resource is of one of these types (none: matches nothing). Access restrictions use it. */
+  | { kind: 'type'; types: string[] }
   /** `subject:Patient.name=x`: a reference whose target satisfies `where`. */
   | { kind: 'chain'; key: string; targetTypes: string[]; where: Condition }
   /** `_has:Observation:subject:code=x`: resources referenced by a `type` resource satisfying `where`. */

@@ -137,7 +137,7 @@ function storeLookup(reader: StoreReader): Lookup {
  */
 export async function resolveValueSets(reader: StoreReader, conditions: Condition[]): Promise<Condition[]> {
   if (!conditions.some(function mentions(c: Condition): boolean {
-    return c.kind === 'token-in' || (c.kind === 'or' && c.any.some(mentions)) || ((c.kind === 'chain' || c.kind === 'has') && mentions(c.where));
+    return c.kind === 'token-in' || (c.kind === 'or' && c.any.some(mentions)) || (c.kind === 'and' && c.all.some(mentions)) || ((c.kind === 'chain' || c.kind === 'has') && mentions(c.where));
   })) return conditions;
   const lookup = storeLookup(reader);
   const cache = new Map<string, TokenValue[]>();
@@ -151,6 +151,7 @@ export async function resolveValueSets(reader: StoreReader, conditions: Conditio
         return { kind: 'token', key: c.key, values, not: c.not };
       }
       case 'or': return { kind: 'or', any: await Promise.all(c.any.map(resolve)) };
+      case 'and': return { kind: 'and', all: await Promise.all(c.all.map(resolve)) };
       case 'chain': return { ...c, where: await resolve(c.where) };
       case 'has': return { ...c, where: await resolve(c.where) };
       default: return c;

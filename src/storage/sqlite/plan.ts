@@ -145,7 +145,12 @@ export class Planner {
         params.push(...c.keys.map((k) => this.keys.lookup(k)));
         return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k IN (${c.keys.map(() => '?').join(', ')}))`;
       case 'or':
-        return `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+        return c.any.length === 0 ? '0' : `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+      case 'and':
+        return c.all.length === 0 ? '1' : `(${c.all.map((inner) => this.condition(inner, a, params)).join(' AND ')})`;
+      case 'type':
+        params.push(...c.types);
+        return c.types.length === 0 ? '0' : `${a}.type IN (${c.types.map(() => '?').join(', ')})`;
       case 'last-updated': {
         if (c.missing !== undefined) return c.missing ? '0' : '1';
         const now = this.nowMs();
