@@ -5,6 +5,7 @@ import type { ResourceStore, StoreDeps } from '../../src/storage/store';
 import { counterIds, TestClock } from '../helpers/clock';
 import { testIndex, testSearchParameters } from '../helpers/search';
 import { parseSearch } from '../../src/search/parse';
+import type { Condition } from '../../src/search/query';
 
 export interface ContractOptions {
   /**
@@ -274,6 +275,23 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       // 95 is a diastolic value: no systolic component has it, although the resource has both.
       assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$95`), []);
       assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$gt140,${loinc}|8462-4$lt80`), [high.id, normal.id]);
+    });
+
+    it('and, type and empty lists in conditions (access restrictions build them): an empty OR matches nothing, an empty AND everything', async () => {
+      const a = await create(patient({ gender: 'female', birthDate: '1990-01-01' }));
+      const b = await create(patient({ gender: 'male', birthDate: '1990-01-01' }));
+      const o = await create({ resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Resource);
+      const where = (types: string[], ...conditions: Condition[]) =>
+        store.search({ types, where: conditions, sort: [], count: 10, offset: 0, total: 'none' }).then((p) => p.versions.map((v) => v.id));
+      const female = parseSearch(testSearchParameters(), ['Patient'], new URLSearchParams('gender=female'),
+        { strict: true, defaultCount: 10, maxCount: 10, base: 'http://x/fhir' }).query.where[0];
+      assert.deepEqual(await where(['Patient'], { kind: 'and', all: [female, { kind: 'id', values: [a.id, b.id] }] }), [a.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'or', any: [{ kind: 'and', all: [female] }, { kind: 'id', values: [b.id] }] }), [a.id, b.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'and', all: [] }), [a.id, b.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'or', any: [] }), []);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'type', types: ['Observation'] }), [o.id]);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'type', types: [] }), []);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'or', any: [{ kind: 'type', types: ['Observation'] }, female] }), [a.id, o.id]);
     });
 
     it('ping answers while open', async () => {

@@ -115,7 +115,7 @@ function entryPredicate(c: Condition, nowMs: number): { field: string; match: Do
         if (c.match === 'above') return { u: { $in: Array.from({ length: v.length + 1 }, (_, n) => v.slice(0, n)) } };
         return { u: v };
       })) };
-    case 'id': case 'missing': case 'or': case 'last-updated': case 'token-in': case 'composite': case 'chain': case 'has':
+    case 'id': case 'missing': case 'or': case 'and': case 'type': case 'last-updated': case 'token-in': case 'composite': case 'chain': case 'has':
       return undefined;
     default: { const never: never = c; return never; }
   }
@@ -137,7 +137,10 @@ export class MongoPlanner {
         const keys = c.keys.map((k) => k.split('#')[0]);
         return { [field]: c.missing ? { $nin: keys } : { $in: keys } } as MongoFilter;
       }
-      case 'or': return { $or: await Promise.all(c.any.map((x) => this.condition(x))) };
+      // MongoDB refuses an empty $or or $and: an empty OR matches nothing, an empty AND everything.
+      case 'or': return c.any.length === 0 ? NOTHING : { $or: await Promise.all(c.any.map((x) => this.condition(x))) };
+      case 'and': return c.all.length === 0 ? {} : { $and: await Promise.all(c.all.map((x) => this.condition(x))) };
+      case 'type': return c.types.length === 0 ? NOTHING : { type: { $in: c.types } };
       case 'last-updated': {
         if (c.missing !== undefined) return c.missing ? NOTHING : {};
         const now = this.nowMs();
