@@ -94,7 +94,8 @@ export class MongoStore implements ResourceStore {
    * One multi-document transaction (snapshot reads, majority commit). A write conflict with a
    * concurrent unit of work aborts it; the driver's withTransaction retries transient errors
    * and unknown commit results, and a lost race on a version number is retried here: the work
-   * runs again from the start and sees the other unit's committed writes.
+   * runs again from the start and sees the other unit's committed writes. So `work` may run more
+   * than once, and must not carry state outside the unit of work from an aborted run to the next.
    */
   private async inTransaction<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
