@@ -15,6 +15,9 @@ export interface Config {
   /** Public base URL of the FHIR endpoint; when absent it is derived from each request's Host. */
   baseUrl?: string;
   sqliteSynchronous: Synchronous;
+  /** `sqlite`: the embedded store under dataDir; `mongodb`: a replica set or sharded cluster at mongoUrl. */
+  store: 'sqlite' | 'mongodb';
+  mongoUrl?: string;
   defaultPageSize: number;
   maxPageSize: number;
   shutdownTimeoutMs: number;
@@ -99,6 +102,10 @@ const url: Parser<string> = (raw, name) => {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL`);
   return raw.replace(/\/+$/, '');
 };
+const mongoUrl: Parser<string> = (raw, name) => {
+  if (!/^mongodb(\+srv)?:\/\/[^/?]+/.test(raw.trim())) throw new Error(`${name} must be a MongoDB connection string (mongodb://host:port/database?replicaSet=rs0)`);
+  return raw.trim();
+};
 const bytes: Parser<number> = (raw, name) => {
   const m = /^(\d+)(kb|mb|b)?$/i.exec(raw.trim());
   if (!m) throw new Error(`${name} must be a size such as 1048576, 512kb or 16mb, got '${raw}'`);
@@ -118,6 +125,8 @@ export const SETTINGS = {
   maxJsonDepth: { env: 'MAX_JSON_DEPTH', flag: '--max-json-depth', default: '64', parse: int(8, 1000) },
   baseUrl: { env: 'BASE_URL', flag: '--base-url', default: undefined, parse: url },
   sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },
+  store: { env: 'STORE', flag: '--store', default: 'sqlite', parse: oneOf(['sqlite', 'mongodb'] as const) },
+  mongoUrl: { env: 'MONGO_URL', flag: '--mongo-url', default: undefined, parse: mongoUrl },
   defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000) },
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list },
@@ -168,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
   const config = out as unknown as Config;
   if (config.defaultPageSize > config.maxPageSize) throw new Error('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   if (config.jwksFile && config.jwksUrl) throw new Error('set JWKS_FILE or JWKS_URL, not both');
+  if (config.store === 'mongodb' && !config.mongoUrl) throw new Error('STORE=mongodb needs MONGO_URL, the connection string of a replica set or sharded cluster');
   if ((config.jwksFile || config.jwksUrl) && (!config.authIssuer || !config.authAudience)) {
     throw new Error('with JWKS_FILE or JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE are required: tokens are checked against both');
   }

@@ -8,7 +8,7 @@ import { createApp } from './app';
 import { loadConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { createLogger, type Logger } from './logger';
-import { openStore } from './storage';
+import { openStore, startStore, type StoreConfig } from './storage';
 import { Indexer } from './search/extract';
 import { loadSearchParameters } from './search/parameters';
 import path from 'node:path';
@@ -51,8 +51,10 @@ export function buildDeps(config: Config, logger: Logger, auth: Authenticator = 
   const ids = { newId: () => randomUUID() };
   const search = loadSearchParameters([PROFILES_DIR]);
   const indexer = new Indexer(search);
-  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous },
-    { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
+  const storeConfig: StoreConfig = config.store === 'mongodb'
+    ? { kind: 'mongodb', url: config.mongoUrl as string }
+    : { kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous };
+  const store = openStore(storeConfig, { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
   const index = (r: Resource, codes?: ReadonlySet<string>) => indexer.index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
   return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit };
@@ -118,13 +120,20 @@ async function main(): Promise<void> {
   }
   if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
   const deps = buildDeps(config, logger, auth);
+  try {
+    await startStore(deps.store);
+  } catch (err) {
+    process.stderr.write(`configuration error: the ${config.store} store cannot start: ${(err as Error).message}\n`);
+    await deps.store.close().catch(() => undefined);
+    process.exit(2);
+  }
   const started = Date.now();
   deps.validator.warmUp?.();
   const state = { accepting: true };
   const server = http.createServer(createApp(deps, { accepting: () => state.accepting })).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info('listening', { base: `http://${config.host}:${port}/fhir`, dataDir: config.dataDir, startupMs: Date.now() - started });
+    logger.info('listening', { base: `http://${config.host}:${port}/fhir`, store: config.store, ...(config.store === 'sqlite' ? { dataDir: config.dataDir } : {}), startupMs: Date.now() - started });
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -6,6 +6,8 @@ import type { Deps } from '../../src/deps';
 import { createLogger } from '../../src/logger';
 import { baseValidator } from '../../src/main';
 import { openStore } from '../../src/storage';
+import type { StoreDeps } from '../../src/storage/store';
+import { openMongoTestStore, resolvedMongoTarget } from '../support/mongo';
 import { counterIds, TestClock } from './clock';
 import { testIndex, testSearchParameters } from './search';
 
@@ -17,12 +19,16 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({}, []), dataDir: ':memory:', audit: false, ...overrides };
 }
 
-/** Deps on a fresh in-memory store, silent logs, a frozen clock. */
+/** Deps on a fresh in-memory store (or MongoDB database, see below), silent logs, a frozen clock. */
 export function testDeps(options: { config?: Partial<Config>; clock?: TestClock; auth?: Authenticator } = {}): Deps & { clock: TestClock } {
   const config = testConfig(options.config);
   const clock = options.clock ?? new TestClock();
   const ids = counterIds();
-  const store = openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) });
+  const storeDeps: StoreDeps = { now: clock.now, newId: ids.newId, index: (r) => testIndex().index(r) };
+  // `npm run test:mongo` runs the API suite again with TEST_STORE=mongodb (a fresh database per app).
+  const store = process.env.TEST_STORE === 'mongodb'
+    ? openMongoTestStore(resolvedMongoTarget(), storeDeps)
+    : openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, storeDeps);
   const index = (r: Resource, codes?: ReadonlySet<string>) => testIndex().index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
   return {

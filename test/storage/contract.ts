@@ -5,13 +5,33 @@ import type { ResourceStore, StoreDeps } from '../../src/storage/store';
 import { counterIds, TestClock } from '../helpers/clock';
 import { testIndex, testSearchParameters } from '../helpers/search';
 import { parseSearch } from '../../src/search/parse';
+import type { Condition } from '../../src/search/query';
+
+export interface ContractOptions {
+  /**
+   * Whether the store runs real transactions here (asked when the tests run). A test engine
+   * without them (the MongoDB wire bridge) skips the tests of atomicity and isolation, which it
+   * cannot pass and must not pretend to.
+   */
+  transactions?: () => boolean;
+}
 
 /**
  * The storage contract, proved once and run unchanged against every backend.
  * `open` returns a fresh, empty store using the given clock and ids.
  */
-export function storeContract(name: string, open: (deps: StoreDeps) => Promise<ResourceStore>): void {
+export function storeContract(name: string, open: (deps: StoreDeps) => Promise<ResourceStore>, options: ContractOptions = {}): void {
   describe(`store contract: ${name}`, () => {
+    /** A test that needs all-or-nothing units of work and isolation of uncommitted writes. */
+    const atomic = (title: string, test: () => Promise<void>): void => {
+      it(title, async function () {
+        if (options.transactions && !options.transactions()) {
+          this.skip(); // no transactions on this engine: atomicity is tested against a real replica set
+        }
+        await test();
+      });
+    };
+
     let store: ResourceStore;
     let clock: TestClock;
 
@@ -110,7 +130,7 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.equal(version.versionId, 3);
     });
 
-    it('a unit of work that throws leaves nothing behind', async () => {
+    atomic('a unit of work that throws leaves nothing behind', async () => {
       const v1 = await create(patient());
       await assert.rejects(store.transact(async (uow) => {
         await uow.create(patient({ gender: 'other' }));
@@ -123,7 +143,7 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.equal((await store.history({ count: 10 })).versions.length, 1);
     });
 
-    it('reads inside a unit of work see its own writes; reads outside never see uncommitted ones', async () => {
+    atomic('reads inside a unit of work see its own writes; reads outside never see uncommitted ones', async () => {
       let release!: () => void;
       const gate = new Promise<void>((r) => { release = r; });
       let outsideRead: Promise<unknown> | undefined;
@@ -229,7 +249,7 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.deepEqual(await search('Patient', 'gender=female', { count: 10 }), ['p-1', 'p-2', 'p-3', 'p-4', 'p-5']);
     });
 
-    it('index rows written in a unit of work that fails are rolled back with it', async () => {
+    atomic('index rows written in a unit of work that fails are rolled back with it', async () => {
       await assert.rejects(store.transact(async (uow) => {
         await uow.create(patient({ identifier: [{ system: 'urn:x', value: 'ghost' }] }));
         throw new Error('boom');
@@ -237,6 +257,41 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       assert.deepEqual(await search('Patient', 'identifier=ghost'), []);
       const v = await create(patient({ identifier: [{ system: 'urn:x', value: 'real' }] }));
       assert.deepEqual(await search('Patient', 'identifier=real'), [v.id]);
+    });
+
+    it('a composite matches its components on one base value only (search.html#composite)', async () => {
+      const loinc = 'http://loinc.org';
+      const bp = (systolic: number, diastolic: number): Resource => ({
+        resourceType: 'Observation', status: 'final', code: { coding: [{ system: loinc, code: '85354-9' }] },
+        component: [
+          { code: { coding: [{ system: loinc, code: '8480-6' }] }, valueQuantity: { value: systolic, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+          { code: { coding: [{ system: loinc, code: '8462-4' }] }, valueQuantity: { value: diastolic, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        ],
+      } as Resource);
+      const high = await create(bp(150, 95));
+      const normal = await create(bp(118, 76));
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$gt140`), [high.id]);
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8462-4$lt80`), [normal.id]);
+      // 95 is a diastolic value: no systolic component has it, although the resource has both.
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$95`), []);
+      assert.deepEqual(await search('Observation', `component-code-value-quantity=${loinc}|8480-6$gt140,${loinc}|8462-4$lt80`), [high.id, normal.id]);
+    });
+
+    it('and, type and empty lists in conditions (access restrictions build them): an empty OR matches nothing, an empty AND everything', async () => {
+      const a = await create(patient({ gender: 'female', birthDate: '1990-01-01' }));
+      const b = await create(patient({ gender: 'male', birthDate: '1990-01-01' }));
+      const o = await create({ resourceType: 'Observation', status: 'final', code: { text: 'x' } } as Resource);
+      const where = (types: string[], ...conditions: Condition[]) =>
+        store.search({ types, where: conditions, sort: [], count: 10, offset: 0, total: 'none' }).then((p) => p.versions.map((v) => v.id));
+      const female = parseSearch(testSearchParameters(), ['Patient'], new URLSearchParams('gender=female'),
+        { strict: true, defaultCount: 10, maxCount: 10, base: 'http://x/fhir' }).query.where[0];
+      assert.deepEqual(await where(['Patient'], { kind: 'and', all: [female, { kind: 'id', values: [a.id, b.id] }] }), [a.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'or', any: [{ kind: 'and', all: [female] }, { kind: 'id', values: [b.id] }] }), [a.id, b.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'and', all: [] }), [a.id, b.id]);
+      assert.deepEqual(await where(['Patient'], { kind: 'or', any: [] }), []);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'type', types: ['Observation'] }), [o.id]);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'type', types: [] }), []);
+      assert.deepEqual(await where(['Patient', 'Observation'], { kind: 'or', any: [{ kind: 'type', types: ['Observation'] }, female] }), [a.id, o.id]);
     });
 
     it('ping answers while open', async () => {

@@ -46,4 +46,15 @@ describe('config', () => {
     assert.throws(() => loadConfig({ JWKS_FILE: 'k.json' }, []), /AUTH_ISSUER and AUTH_AUDIENCE are required/);
     assert.throws(() => loadConfig({ JWKS_FILE: 'k.json', JWKS_URL: 'https://x', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, []), /not both/);
   });
+
+  it('the store: SQLite by default; MongoDB needs a connection string', () => {
+    assert.equal(loadConfig({}, []).store, 'sqlite');
+    const c = loadConfig({ STORE: 'mongodb', MONGO_URL: 'mongodb://a:27017,b:27017/fhir?replicaSet=rs0' }, []);
+    assert.equal(c.store, 'mongodb');
+    assert.equal(c.mongoUrl, 'mongodb://a:27017,b:27017/fhir?replicaSet=rs0');
+    assert.equal(loadConfig({}, ['--store', 'mongodb', '--mongo-url', 'mongodb+srv://cluster.example.in/fhir']).mongoUrl, 'mongodb+srv://cluster.example.in/fhir');
+    assert.throws(() => loadConfig({ STORE: 'mongodb' }, []), /STORE=mongodb needs MONGO_URL/);
+    assert.throws(() => loadConfig({ STORE: 'postgres' }, []), /STORE must be one of sqlite, mongodb/);
+    assert.throws(() => loadConfig({ STORE: 'mongodb', MONGO_URL: 'http://db:27017' }, []), /MONGO_URL must be a MongoDB connection string/);
+  });
 });
