@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Resource } from 'fhir/r4';
+import type { Bundle, Resource } from 'fhir/r4';
+import type { Issue } from './fhir/errors';
+import { bundleScope } from './validation/profiles/references';
 import { AuditTrail } from './audit/trail';
 import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
@@ -31,10 +33,23 @@ export function baseValidator(config: Config): Deps['validator'] {
     },
     validateProfiles: (resource, extra = []) => {
       const urls = new Set([...(resource.meta?.profile ?? []), ...extra]);
-      return [...urls].flatMap((url) => engine().validate(resource, url, `${resource.resourceType}.meta.profile`));
+      const own = [...urls].flatMap((url) => engine().validate(resource, url, `${resource.resourceType}.meta.profile`));
+      return resource.resourceType === 'Bundle' ? [...own, ...entryProfileIssues(engine(), resource as Bundle)] : own;
     },
     warmUp: () => { warmUp(); engine().compileAll(); },
   };
+}
+
+/**
+ * The resources inside a stored Bundle (a document, a collection) are checked against the
+ * profiles each declares, with the Bundle in scope so their references resolve to its entries.
+ * (A transaction's entries are written one by one and checked as they are.)
+ */
+function entryProfileIssues(engine: ValidationEngine, bundle: Bundle): Issue[] {
+  if (bundle.type === 'transaction' || bundle.type === 'batch') return [];
+  const scope = { bundle: bundleScope(bundle as unknown as Parameters<typeof bundleScope>[0], 'Bundle') };
+  return (bundle.entry ?? []).flatMap((entry, i) => (entry.resource?.meta?.profile ?? []).flatMap((url) =>
+    engine.validate(entry.resource, url, `Bundle.entry[${i}].resource.meta.profile`, { scope, at: `Bundle.entry[${i}].resource` })));
 }
 
 /** Authentication from configuration: a verifier over the configured JWKS, or open (loopback only). */

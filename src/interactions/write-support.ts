@@ -1,4 +1,4 @@
-import type { Resource } from 'fhir/r4';
+import type { Bundle, Resource } from 'fhir/r4';
 import type { Deps, ValidationContext } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
 import { parseETagVersion } from '../fhir/etag';
@@ -20,7 +20,8 @@ export function validResource(deps: Deps, body: unknown, context: ValidationCont
   const warnings = context.warnings;
   warnings?.push(...base.filter(isWarning));
   const resource = body as Resource;
-  if (deps.config.profileEnforcement === 'declared' && resource.meta?.profile?.length) {
+  const declared = resource.meta?.profile?.length || (resource.resourceType === 'Bundle' && (resource as Bundle).entry?.some((e) => e.resource?.meta?.profile?.length));
+  if (deps.config.profileEnforcement === 'declared' && declared) {
     const issues = deps.validator.validateProfiles(resource);
     const profileErrors = issues.filter(isError);
     if (profileErrors.length > 0) throw FhirError.of(profileErrors, 422);

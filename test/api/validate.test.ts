@@ -202,11 +202,15 @@ describe('profiles that name other profiles, over HTTP (targetProfile, type prof
     const o = (await t.http.post('/fhir/Bundle/$validate').set('Content-Type', FHIR_JSON).send(b)).body as OperationOutcome;
     const errors = o.issue.filter((i) => i.severity === 'error').map((i) => `${i.code}:${i.expression?.[0]}`).sort();
     // The Patient is no LabPatient: it fits no slice (closed), the patient slice is empty, and the
-    // Observation, whose subject must be a LabPatient, fits no slice either.
-    assert.deepEqual(errors, ['required:Bundle.entry', 'required:Bundle.entry', 'structure:Bundle.entry[0]', 'structure:Bundle.entry[1]']);
+    // Observation, whose subject must be a LabPatient, fits no slice either. Each entry is also
+    // checked against the profile it declares itself, which names the exact faults.
+    assert.deepEqual(errors, [
+      'required:Bundle.entry', 'required:Bundle.entry', 'structure:Bundle.entry[0]', 'structure:Bundle.entry[1]',
+      'structure:Bundle.entry[1].resource.subject', 'value:Bundle.entry[0].resource.identifier[0].system',
+    ]);
     const write = await t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send(b);
     const refused = assertOutcome(write, 422, 'structure', /matches none of the slices and the slicing is closed/);
-    assert.equal(refused.issue.length, 4);
+    assert.equal(refused.issue.length, 6);
   });
 });
 

@@ -8,7 +8,7 @@ import { coreConstraintKeys, coreDefinitions } from './definitions';
 import { extensionIssues, type UnknownExtensionPolicy } from './extensions';
 import { readPackageJson } from './package';
 import type { Scope } from './references';
-import { profileRegistry, type ProfileRegistry } from './registry';
+import { profileRegistry, standInNote, type ProfileRegistry } from './registry';
 import { SnapshotGenerator } from './snapshot';
 
 /**
@@ -85,9 +85,14 @@ export class ValidationEngine implements ProfileResolver {
    * its references may resolve to besides its own contained resources (the Bundle it came in).
    */
   validate(resource: unknown, url: string, at: string, options: { scope?: Scope; at?: string } = {}): Issue[] {
-    const checker = this.registry.checker(url);
-    if (!checker) return this.registry.validate(resource, url, at);
-    return checker.check(resource, { resolver: this, scope: options.scope, at: options.at });
+    // A declared profile may be checked by a stand-in (registry.ts): resolve it, so the scope and
+    // location apply either way.
+    const resolved = this.registry.resolve(url);
+    const checker = resolved && this.registry.checker(resolved.url);
+    if (!resolved || !checker) return this.registry.validate(resource, url, at);
+    const issues = checker.check(resource, { resolver: this, scope: options.scope, at: options.at });
+    const note = standInNote(resolved, at);
+    return note ? [note, ...issues] : issues;
   }
 
   /** Every extension in the resource, checked against its definition; unknown ones per policy. */

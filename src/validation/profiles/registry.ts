@@ -121,13 +121,18 @@ export class ProfileRegistry {
     const resolved = this.resolve(url);
     const checker = resolved && this.checker(resolved.url);
     if (!resolved || !checker) return [{ severity: 'error', code: 'not-supported', diagnostics: `Profile '${url}' is not known to this server`, expression: [at] }];
-    if (resolved.standInFor === undefined) return checker.check(resource);
-    const note: Issue = {
-      severity: 'information', code: 'informational', expression: [at],
-      diagnostics: `Profile '${resolved.standInFor}' is not loaded here; the resource was checked against '${resolved.url}', which stands in for it (load the official IG with --ig to check against it)`,
-    };
-    return [note, ...checker.check(resource)];
+    const note = standInNote(resolved, at);
+    return note ? [note, ...checker.check(resource)] : checker.check(resource);
   }
+}
+
+/** Says that a stand-in was used in place of the declared profile (undefined when none was). */
+export function standInNote(resolved: { url: string; standInFor?: string }, at: string): Issue | undefined {
+  if (resolved.standInFor === undefined) return undefined;
+  return {
+    severity: 'information', code: 'informational', expression: [at],
+    diagnostics: `Profile '${resolved.standInFor}' is not loaded here; the resource was checked against '${resolved.url}', which stands in for it (load the official IG with --ig to check against it)`,
+  };
 }
 
 const registries = new Map<string, ProfileRegistry>();
