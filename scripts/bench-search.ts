@@ -80,7 +80,7 @@ function patientRecords(n: number): FhirResource[] {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const config = { ...loadConfig({}, []), dataDir: DATA_DIR, logLevel: 'error' as const, maxPageSize: 1000 };
+  const config = { ...loadConfig({}, []), dataDir: DATA_DIR, logLevel: 'error' as const, maxPageSize: 1000, audit: false };
   const deps = buildDeps(config, createLogger('error'));
   const existing = await deps.store.search({ types: ['Patient'], where: [], sort: [], count: 1, offset: 0, total: 'accurate' });
   if ((existing.total ?? 0) < PATIENTS) {

@@ -28,11 +28,16 @@ export const percentile = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** Starts the real server (the compiled dist/src/main.js) on a data directory; resolves when ready. */
+/**
+ * Starts the real server (the compiled dist/src/main.js) on a data directory; resolves when ready.
+ * Benchmarks of the FHIR core run it with AUDIT=off unless they say otherwise: the audit trail
+ * adds a write to every read, and what that and consent enforcement cost is bench-access's
+ * subject, measured against the same server without them.
+ */
 export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, '../../src/main.js')], {
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env }, stdio: 'inherit',
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', AUDIT: 'off', ...env }, stdio: 'inherit',
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/readyz`);
