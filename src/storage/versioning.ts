@@ -1,4 +1,5 @@
 import type { Resource } from 'fhir/r4';
+import { FhirError } from '../fhir/errors';
 
 /**
  * Backend-neutral pieces of the store contract: pure functions every backend uses, so the rules
@@ -24,4 +25,15 @@ export function nextTimestampMs(nowMs: number, previousMs: number | undefined): 
 /** Version numbers are positive integers; anything else (e.g. "abc", "0", "1.5") is not a version. */
 export function parseVersionId(text: string): number | undefined {
   return /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : undefined;
+}
+
+/** If-Match semantics (http.html#concurrency): a stale or absent version is a failed precondition. */
+export function checkExpected(type: string, id: string, actual: number | undefined, expected: number | undefined): void {
+  if (expected === undefined) return;
+  if (actual === undefined) {
+    throw new FhirError('not-found', `${type}/${id} does not exist, so version ${expected} cannot be current`, { status: 412 });
+  }
+  if (actual !== expected) {
+    throw new FhirError('conflict', `${type}/${id} is at version ${actual}, not ${expected}`, { status: 412 });
+  }
 }

@@ -3,6 +3,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import { bearerAccess } from '../../src/auth/access';
 import { TokenVerifier } from '../../src/auth/verifier';
 import { api, FHIR_JSON } from '../helpers/api';
+import { random } from '../helpers/random';
 import { AUDIENCE, ISSUER, testIssuer } from '../helpers/tokens';
 
 /**
@@ -12,20 +13,8 @@ import { AUDIENCE, ISSUER, testIssuer } from '../helpers/tokens';
  * record shown or counted that the oracle hides) or wrongful denial (the reverse) fails.
  */
 
-/** Seeded PRNG (mulberry32), so a failure is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEED = Number(process.env.CONSENT_ORACLE_SEED ?? 20261129);
-const rnd = prng(SEED);
+const rnd = random(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const chance = (p: number): boolean => rnd() < p;
 

@@ -1,4 +1,7 @@
 import type { Encounter, Observation, Organization, Patient, Resource } from 'fhir/r4';
+import { random } from '../helpers/random';
+
+export { random };
 
 /**
  * A seeded, deterministic clinical dataset and a few hundred searches over it, for comparing
@@ -6,17 +9,6 @@ import type { Encounter, Observation, Organization, Patient, Resource } from 'fh
  * precisions, time zones, accents, missing elements, periods, components) so that every
  * parameter type and most prefixes and modifiers meet edge cases.
  */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export type Rng = () => number;
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)];
 const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));

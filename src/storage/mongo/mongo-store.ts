@@ -8,7 +8,7 @@ import type {
   CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoreDeps, StoredVersion, UnitOfWork,
   WriteMethod, WriteOptions,
 } from '../store';
-import { nextTimestampMs, stampMeta } from '../versioning';
+import { checkExpected, nextTimestampMs, stampMeta } from '../versioning';
 import { COLLECTION, GUARDS, indexFields, INDEX_FIELD_NAMES, type GuardDoc, type VersionDoc } from './documents';
 import { history } from './history';
 import { MongoReader, resourceKey, toVersion } from './reader';
@@ -264,16 +264,5 @@ class MongoUnitOfWork implements UnitOfWork {
     if (current) await this.supersede(current, ms);
     await this.insert(doc);
     return { version: { type, id, versionId: version, lastUpdated, deleted: false, method, resource: stored, json }, created };
-  }
-}
-
-/** If-Match semantics (http.html#concurrency): a stale or absent version is a failed precondition. */
-function checkExpected(type: string, id: string, actual: number | undefined, expected: number | undefined): void {
-  if (expected === undefined) return;
-  if (actual === undefined) {
-    throw new FhirError('not-found', `${type}/${id} does not exist, so version ${expected} cannot be current`, { status: 412 });
-  }
-  if (actual !== expected) {
-    throw new FhirError('conflict', `${type}/${id} is at version ${actual}, not ${expected}`, { status: 412 });
   }
 }

@@ -10,7 +10,7 @@ import type {
   CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoreDeps, StoredVersion, UnitOfWork,
   WriteMethod, WriteOptions,
 } from '../store';
-import { nextTimestampMs, stampMeta } from '../versioning';
+import { checkExpected, nextTimestampMs, stampMeta } from '../versioning';
 import { HistoryQueries } from './history';
 import { IndexWriter, SearchKeys } from './index-writer';
 import { SqliteReader, toVersion } from './reader';
@@ -250,16 +250,5 @@ class SqliteUnitOfWork implements UnitOfWork {
     this.w.pointCurrent.run(version, 0, vid, current.pk);
     this.index.write(current.pk, this.deps.index(stored));
     return { version: { type, id, versionId: version, lastUpdated, deleted: false, method, resource: stored, json }, created };
-  }
-}
-
-/** If-Match semantics (http.html#concurrency): a stale or absent version is a failed precondition. */
-function checkExpected(type: string, id: string, actual: number | undefined, expected: number | undefined): void {
-  if (expected === undefined) return;
-  if (actual === undefined) {
-    throw new FhirError('not-found', `${type}/${id} does not exist, so version ${expected} cannot be current`, { status: 412 });
-  }
-  if (actual !== expected) {
-    throw new FhirError('conflict', `${type}/${id} is at version ${actual}, not ${expected}`, { status: 412 });
   }
 }
