@@ -12,7 +12,8 @@ import { CARE_DATE, HI_TYPE_COVERS, UNCOMPARTMENTED_PATIENT_DATA, type HiType, t
  * - A patient sees their own compartment, and nothing of anyone else's.
  * - A practitioner or organisation sees a patient's data only through a consent that is active
  *   now, names them, serves the purpose of the request, covers the record's type (its
- *   health-information types) and whose data range holds the record's date of care.
+ *   health-information types) and whose data range holds the record's date of care; and they
+ *   see the active consents that name them.
  * - Break-the-glass (purpose BTG, where the deployment allows it) sees all patient data and is
  *   flagged in the audit trail.
  * Search applies the same rules inside the query (restrict.ts), so totals and pages never count
@@ -108,6 +109,11 @@ export function decide(reach: Reach, facts: Facts): Decision {
         ? { permit: true, basis: 'own-record' }
         : { permit: false, reason: 'not in the patient\'s own compartment' };
     case 'consents': {
+      // The holder of a consent may read the consent itself (whatever the request's purpose).
+      if (facts.type === 'Consent') {
+        return reach.consents.some((c) => c.id === facts.id && c.status === 'active')
+          ? { permit: true, basis: 'consent', consent: facts.id } : { permit: false, reason: 'not a consent they hold' };
+      }
       const consent = usableConsents(reach).find((c) => consentAllows(c, facts));
       return consent ? { permit: true, basis: 'consent', consent: consent.id } : { permit: false, reason: 'no active consent covers it' };
     }

@@ -19,6 +19,11 @@ export function restriction(search: SearchParameters, reach: Reach, types: reado
     if (!isPatientData(type) || reach.kind === 'break-glass') { open.push(type); continue; }
     if (UNCOMPARTMENTED_PATIENT_DATA.has(type)) continue;
     if (reach.kind === 'patient') { branches.push(inCompartment(search, type, [reach.patient])); continue; }
+    if (type === 'Consent') {
+      const held = reach.consents.filter((c) => c.status === 'active').map((c) => c.id);
+      if (held.length > 0) branches.push({ kind: 'and', all: [{ kind: 'type', types: ['Consent'] }, { kind: 'id', values: held }] });
+      continue;
+    }
     // Consents alike but for their patient (the usual case: one per patient, same terms) share one
     // branch over all their patients: the same records, a far smaller query.
     const alike = new Map<string, ConsentTerms & { all: Set<string> }>();

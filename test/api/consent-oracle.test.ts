@@ -46,7 +46,10 @@ function visible(who: Who, r: Rec, consents: ConsentModel[], purpose: string): b
   if (who.kind === 'system') return true;
   if (r.type === 'Practitioner' || r.type === 'Organization') return true;
   if (r.type === 'Bundle') return false;
-  if (r.type === 'Consent') return who.kind === 'patient' && r.consentPatient === who.ref;
+  if (r.type === 'Consent') {
+    if (who.kind === 'patient') return r.consentPatient === who.ref;
+    return consents.some((c) => c.id === r.id && c.grantee === who.ref && c.status === 'active');
+  }
   if (who.kind === 'patient') return `Patient/${r.patient}` === who.ref;
   return consents.some((c) => c.grantee === who.ref && c.status === 'active' && c.purpose === purpose
     && c.validFrom <= NOW && NOW < c.validTo && c.patient === r.patient && covered(c, r));
