@@ -66,8 +66,9 @@ export const validate: Handler = async (deps, request) => {
   const issues = deps.validator.validate(resource, { expectedType: type, expectedId });
   // Structural problems stop here: the rules below assume a well-formed resource.
   if (!issues.some((i) => i.severity === 'fatal')) issues.push(...nationalIdentifierIssues(resource as Resource & { identifier?: unknown }));
-  if (!issues.some((i) => i.severity === 'fatal' || i.severity === 'error')) {
-    // Profiles are checked on a structurally valid resource; `profile` adds to those it declares.
+  // Profiles are checked on a structurally valid resource (an extension's own faults do not make it
+  // malformed, so they do not hide the profile's issues); `profile` adds to those it declares.
+  if (!issues.some((i) => i.severity === 'fatal' || (i.severity === 'error' && i.code !== 'extension'))) {
     issues.push(...deps.validator.validateProfiles(resource as Resource, profile ? [profile] : []));
   }
   return { status: 200, resource: outcome(issues) };

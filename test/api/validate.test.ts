@@ -259,3 +259,22 @@ describe('writes return their warnings (http.html#ops, Prefer: return=OperationO
     assert.equal(second.response?.outcome, undefined);
   });
 });
+
+describe('$validate reports an extension fault and the profile\'s issues together', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  it('an unknown modifier extension does not hide what the declared profile says', async () => {
+    const res = await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Patient',
+      meta: { profile: ['https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/ABDMPatient'] },
+      modifierExtension: [{ url: 'https://example.in/fhir/StructureDefinition/unknown-modifier', valueBoolean: true }],
+      name: [{ family: 'Sharma' }],
+    });
+    assert.equal(res.status, 200);
+    const errors = (res.body as OperationOutcome).issue.filter((i) => i.severity === 'error');
+    assert.ok(errors.some((i) => i.code === 'extension'), JSON.stringify(errors));
+    assert.ok(errors.some((i) => (i.expression ?? []).some((e) => e.startsWith('Patient.name[0].text') || e.startsWith('Patient.identifier'))), JSON.stringify(errors));
+  });
+});
