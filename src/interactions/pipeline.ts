@@ -6,11 +6,14 @@ import type { Decision, Reach } from '../consent/decide';
 import { factCodes, factsFrom } from '../consent/facts';
 import { GuardedStore, type Guard } from '../consent/guarded-store';
 import { reachFor, type StatedPurpose } from '../consent/reach';
-import { DEFAULT_PURPOSE } from '../consent/tables';
+import { DEFAULT_PURPOSE, isPurpose } from '../consent/tables';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
 import type { StoredVersion } from '../storage/store';
 import type { FhirResult } from './types';
+
+/** The longest break-the-glass reason an AuditEvent keeps (reach.ts refuses longer ones from restricted callers). */
+const MAX_REASON = 500;
 
 /** What the HTTP layer knows about a request, for consent and audit. */
 export interface RequestFacts extends StatedPurpose {
@@ -48,10 +51,14 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
     subject: principal.subject,
     fhirUser: principal.fhirUser ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined,
   };
+  // What the record says about why: a known purpose only (an unrestricted caller's header is never
+  // checked, and a record must not carry whatever text a client sends), a bounded reason.
+  const stated = facts.purpose?.trim() ?? '';
+  const purpose = isPurpose(stated) ? stated : DEFAULT_PURPOSE;
   const eventFacts = (status: number, entities: AuditEntity[], action = actionOf(facts.interaction)): AuditFacts => ({
     interaction: facts.interaction, action, recorded: deps.clock.now().toISOString(), status, requestId: facts.requestId,
-    clientAddress: facts.clientAddress, agent, purpose: facts.purpose?.trim() || DEFAULT_PURPOSE,
-    breakGlassReason: facts.purpose?.trim() === 'BTG' ? facts.breakGlassReason?.trim() : undefined, consents: [...consents], entities,
+    clientAddress: facts.clientAddress, agent, purpose,
+    breakGlassReason: purpose === 'BTG' ? facts.breakGlassReason?.trim().slice(0, MAX_REASON) : undefined, consents: [...consents], entities,
   });
   const entityOf = (type: string, id: string, versionId: number | undefined, resource: Resource | undefined): AuditEntity => ({
     type, id, versionId, patients: resource ? guard.facts(resource).patients : [],
