@@ -146,8 +146,15 @@ export class Planner {
         return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k IN (${c.keys.map(() => '?').join(', ')}))`;
       case 'or':
         return c.any.length === 0 ? '0' : `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
-      case 'and':
-        return c.all.length === 0 ? '1' : `(${c.all.map((inner) => this.condition(inner, a, params)).join(' AND ')})`;
+      case 'and': {
+        // An access restriction: its first part (whose compartment) drives as a list; the rest
+        // (a consent's date range, a document type) are probed per candidate, since as lists they
+        // would each enumerate every record of the type.
+        if (c.all.length === 0) return '1';
+        const [first, ...rest] = c.all;
+        const parts = [this.condition(first, a, params), ...rest.map((x) => (this.isSimple(x) ? this.probe(x, a, params) : this.condition(x, a, params)))];
+        return `(${parts.join(' AND ')})`;
+      }
       case 'type':
         params.push(...c.types);
         return c.types.length === 0 ? '0' : `${a}.type IN (${c.types.map(() => '?').join(', ')})`;
