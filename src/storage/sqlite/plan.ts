@@ -105,12 +105,28 @@ function rowPredicate(c: Condition, nowMs: number, params: unknown[]): { table: 
         if (v.system !== undefined) { sql += ' AND t.system = ?'; params.push(v.system); }
         return `${sql})`;
       })) };
-    case 'reference':
-      return { table: 'reference', sql: or(c.values.map((v) => {
-        if (v.url !== undefined) { params.push(v.url); return 't.url = ?'; }
-        if (v.type !== undefined) { params.push(v.id, v.type); return '(t.id = ? AND t.type = ?)'; }
-        params.push(v.id); return 't.id = ?';
-      })) };
+    case 'reference': {
+      // Several ids of one type (a compartment of many patients, `subject=Patient/a,Patient/b`)
+      // become one IN list: an OR of (id, type) pairs makes SQLite scan every row of the key.
+      const parts: string[] = [];
+      const byType = new Map<string, string[]>();
+      for (const v of c.values) {
+        if (v.url === undefined && v.type !== undefined && v.id !== undefined) byType.set(v.type, [...(byType.get(v.type) ?? []), v.id]);
+      }
+      for (const v of c.values) {
+        if (v.url !== undefined) { params.push(v.url); parts.push('t.url = ?'); continue; }
+        if (v.type !== undefined && v.id !== undefined) {
+          const ids = byType.get(v.type);
+          if (!ids) continue; // already listed with the first value of its type
+          byType.delete(v.type);
+          params.push(...ids, v.type);
+          parts.push(ids.length === 1 ? '(t.id = ? AND t.type = ?)' : `(t.id IN (${ids.map(() => '?').join(', ')}) AND t.type = ?)`);
+          continue;
+        }
+        params.push(v.id); parts.push('t.id = ?');
+      }
+      return { table: 'reference', sql: or(parts) };
+    }
     case 'uri':
       return { table: 'uri', sql: or(c.values.map((v) => {
         params.push(v);
@@ -197,7 +213,9 @@ export class Planner {
     if (c.kind === 'or') return `(${c.any.map((x) => this.probe(x, a, params)).join(' OR ')})`;
     params.push(this.keys.lookup((c as { key: string }).key));
     const row = rowPredicate(c, this.nowMs(), params);
-    return `EXISTS (SELECT 1 FROM ix_${row.table} t WHERE t.pk = ${a}.pk AND t.k = ? AND ${row.sql})`;
+    // Through the per-resource index: left to itself SQLite may walk the value index instead
+    // (every date after X), which costs the whole key for each candidate.
+    return `EXISTS (SELECT 1 FROM ix_${row.table} t INDEXED BY ix_${row.table}_pk WHERE t.pk = ${a}.pk AND t.k = ? AND ${row.sql})`;
   }
 
   /** Simple: one index table, no negation; an OR of simple conditions (a compartment) counts too. */
