@@ -13,7 +13,7 @@ import { CARE_DATE, HI_TYPE_COVERS, UNCOMPARTMENTED_PATIENT_DATA, type HiType, t
  * - A practitioner or organisation sees a patient's data only through a consent that is active
  *   now, names them, serves the purpose of the request, covers the record's type (its
  *   health-information types) and whose data range holds the record's date of care; and they
- *   see the active consents that name them.
+ *   see the active consents that name them, and every record they wrote themselves.
  * - Break-the-glass (purpose BTG, where the deployment allows it) sees all patient data and is
  *   flagged in the audit trail.
  * Search applies the same rules inside the query (restrict.ts), so totals and pages never count
@@ -40,7 +40,8 @@ export interface ConsentTerms {
 export type Reach =
   | { kind: 'all' }
   | { kind: 'patient'; patient: string }
-  | { kind: 'consents'; purpose: Purpose; consents: ConsentTerms[]; nowMs: number }
+  /** `self`: the principal's own reference (`Organization/…`), for the records they wrote. */
+  | { kind: 'consents'; purpose: Purpose; consents: ConsentTerms[]; nowMs: number; self?: string }
   | { kind: 'break-glass'; reason: string };
 
 /** What the decision looks at in a resource (facts.ts reads it from the resource's index rows). */
@@ -53,9 +54,11 @@ export interface Facts {
   careDates: { lo: number; hi: number }[];
   /** SNOMED CT codes of a Composition's type. */
   compositionTypes: string[];
+  /** Who wrote the current version, when a practitioner or organisation did (writer.ts). */
+  writers?: string[];
 }
 
-export type Basis = 'unrestricted' | 'not-patient-data' | 'own-record' | 'consent' | 'break-glass' | 'scopes';
+export type Basis = 'unrestricted' | 'not-patient-data' | 'own-record' | 'own-writes' | 'consent' | 'break-glass' | 'scopes';
 export type Decision = { permit: true; basis: Basis; consent?: string } | { permit: false; reason: string };
 
 /** Whether a type holds data about patients (and so needs more than a scope to be seen). */
@@ -102,6 +105,8 @@ export function decide(reach: Reach, facts: Facts): Decision {
   if (reach.kind === 'all') return { permit: true, basis: 'unrestricted' };
   if (!isPatientData(facts.type)) return { permit: true, basis: 'not-patient-data' };
   if (reach.kind === 'break-glass') return { permit: true, basis: 'break-glass' };
+  // What a facility or doctor wrote themselves is data they already hold.
+  if (reach.kind === 'consents' && reach.self !== undefined && (facts.writers ?? []).includes(reach.self)) return { permit: true, basis: 'own-writes' };
   if (UNCOMPARTMENTED_PATIENT_DATA.has(facts.type)) return { permit: false, reason: `${facts.type} is readable with unrestricted access only` };
   switch (reach.kind) {
     case 'patient':

@@ -4,6 +4,7 @@ import type { SearchParameters } from '../search/parameters';
 import { compartmentParams } from './compartment';
 import type { Facts } from './decide';
 import { CARE_DATE } from './tables';
+import { WRITER_SYSTEM } from './writer';
 
 export const SNOMED = 'http://snomed.info/sct';
 
@@ -13,7 +14,7 @@ const FACT_CODES = new Map<string, ReadonlySet<string>>();
 export function factCodes(type: string): ReadonlySet<string> {
   let codes = FACT_CODES.get(type);
   if (!codes) {
-    codes = new Set([...compartmentParams(type), ...(CARE_DATE[type] ? [CARE_DATE[type]] : []), ...(type === 'Composition' ? ['type'] : [])]);
+    codes = new Set([...compartmentParams(type), ...(CARE_DATE[type] ? [CARE_DATE[type]] : []), ...(type === 'Composition' ? ['type'] : []), '_tag']);
     FACT_CODES.set(type, codes);
   }
   return codes;
@@ -34,5 +35,7 @@ export function factsFrom(search: SearchParameters, resource: Resource, rows: In
   const careDates = dateKey === undefined ? [] : rows.date.filter((r) => r.key === dateKey).map((r) => ({ lo: r.lo, hi: r.hi }));
   const typeKey = type === 'Composition' ? search.get('Composition', 'type')?.key : undefined;
   const compositionTypes = typeKey === undefined ? [] : rows.token.filter((r) => r.key === typeKey && r.system === SNOMED).map((r) => r.code);
-  return { type, id, patients: [...new Set(patients)], careDates, compositionTypes };
+  const tagKey = search.get(type, '_tag')?.key;
+  const writers = tagKey === undefined ? [] : rows.token.filter((r) => r.key === tagKey && r.system === WRITER_SYSTEM).map((r) => r.code);
+  return { type, id, patients: [...new Set(patients)], careDates, compositionTypes, writers };
 }

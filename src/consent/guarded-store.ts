@@ -8,11 +8,14 @@ import type {
 } from '../storage/store';
 import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
 import { confine, restriction } from './restrict';
+import { stampWriter } from './writer';
 
 /** The request's view of who is asking: their reach (loaded once, on first need) and the facts of a resource. */
 export interface Guard {
   reach(): Promise<Reach>;
   facts(resource: Resource): Facts;
+  /** The writer tag every write of this request carries (writer.ts): the practitioner's or organisation's reference. */
+  writer?: string;
   /** Told of every record shown to the caller, with the decision that let it through (for the audit trail). */
   shown?(version: StoredVersion, decision: Decision): void;
 }
@@ -98,13 +101,13 @@ class GuardedUnitOfWork extends GuardedReader implements UnitOfWork {
 
   async create(resource: Resource, options?: CreateOptions): Promise<LiveVersion> {
     await this.mayWrite(resource);
-    return this.uow.create(resource, options);
+    return this.uow.create(stampWriter(resource, this.guard.writer), options);
   }
 
   async update(resource: Resource & { id: string }, options?: WriteOptions): Promise<{ version: LiveVersion; created: boolean }> {
     await this.mayWrite(resource);
     if (!(await this.mayChange(resource.resourceType, resource.id))) throw new FhirError('forbidden', `Not allowed to change ${resource.resourceType}/${resource.id}`);
-    return this.uow.update(resource, options);
+    return this.uow.update(stampWriter(resource, this.guard.writer), options);
   }
 
   async delete(type: string, id: string, options?: WriteOptions): Promise<StoredVersion | undefined> {

@@ -65,7 +65,9 @@ export async function reachFor(deps: ReachDeps, principal: Principal, stated: St
     case 'organization': {
       let consents = await consentsHeldBy(deps, principal);
       if (confinedTo !== undefined) consents = consents.map((c) => ({ ...c, patients: c.patients.filter((p) => p === confinedTo) }));
-      return { kind: 'consents', purpose, consents, nowMs: deps.now().getTime() };
+      // A token confined to one patient sees that patient's records only, even those it wrote.
+      const self = principal.fhirUser && confinedTo === undefined ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined;
+      return { kind: 'consents', purpose, consents, nowMs: deps.now().getTime(), self };
     }
     default: {
       const never: never = principal.kind;

@@ -4,6 +4,7 @@ import { compartmentParams } from './compartment';
 import { coveredCompositionTypes, coversType, isPatientData, usableConsents, type ConsentTerms, type Reach } from './decide';
 import { SNOMED } from './facts';
 import { CARE_DATE, UNCOMPARTMENTED_PATIENT_DATA } from './tables';
+import { WRITER_SYSTEM } from './writer';
 
 /**
  * decide() as search conditions, so the store returns, pages and counts only what the principal
@@ -17,6 +18,9 @@ export function restriction(search: SearchParameters, reach: Reach, types: reado
   const branches: Condition[] = [];
   for (const type of types) {
     if (!isPatientData(type) || reach.kind === 'break-glass') { open.push(type); continue; }
+    if (reach.kind === 'consents' && reach.self !== undefined) {
+      branches.push({ kind: 'token', key: key(search, type, '_tag'), values: [{ system: WRITER_SYSTEM, code: reach.self }] });
+    }
     if (UNCOMPARTMENTED_PATIENT_DATA.has(type)) continue;
     if (reach.kind === 'patient') { branches.push(inCompartment(search, type, [reach.patient])); continue; }
     if (type === 'Consent') {

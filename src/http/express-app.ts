@@ -114,6 +114,7 @@ export async function serve(
       principal,
     };
     scope = requestScope(deps, principal, facts);
+    if (route.access !== 'public') await scope.ready();
     const result = await handler(scope.deps, request);
     // Nothing leaves before it is accounted for: the response waits for its audit record.
     await scope.finish(result.status, result);

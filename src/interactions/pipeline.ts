@@ -25,6 +25,12 @@ export interface RequestFacts extends StatedPurpose {
 /** The per-request pipeline: deps whose store enforces consent and audits writes, and the final audit record. */
 export interface RequestScope {
   deps: Deps;
+  /**
+   * Settles who the caller may see before the interaction starts. Loading a practitioner's
+   * consents reads the store, which must not wait inside the interaction's own unit of work (an
+   * in-memory store serialises reads behind an open write).
+   */
+  ready(): Promise<void>;
   /** Records the interaction's outcome (reads and anything not recorded with its writes); resolves once stored. */
   finish(status: number, result?: FhirResult): Promise<void>;
 }
@@ -36,12 +42,14 @@ export interface RequestScope {
  */
 export function requestScope(deps: Deps, principal: Principal, facts: RequestFacts): RequestScope {
   const trail = deps.audit;
-  if (!trail && principal.kind === 'local') return { deps, finish: async () => undefined };
+  if (!trail && principal.kind === 'local') return { deps, ready: async () => undefined, finish: async () => undefined };
   let reach: Promise<Reach> | undefined;
   const consents = new Set<string>();
   const guard: Guard = {
     reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
     facts: (resource) => factsFrom(deps.search, resource, deps.index(resource, factCodes(resource.resourceType))),
+    writer: (principal.kind === 'practitioner' || principal.kind === 'organization') && principal.fhirUser
+      ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined,
     shown: (_v: StoredVersion, decision: Decision) => { if (decision.permit && decision.consent) consents.add(decision.consent); },
   };
   const written = new Set<string>();
@@ -72,6 +80,9 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
     : deps.store;
   return {
     deps: { ...deps, store: new GuardedStore(inner, guard, deps.search) },
+    async ready() {
+      await guard.reach();
+    },
     async finish(status, result) {
       if (!trail) return;
       const shown = result ? entitiesOf(result, entityOf).filter((e) => !written.has(`${e.type}/${e.id}`)) : [];

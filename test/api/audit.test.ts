@@ -253,6 +253,25 @@ describe('audit and consent together: who looked at my data', () => {
     assert.equal((await t.deps.store.read('Patient', 'ravi')), undefined, 'refused whether or not the record exists');
   });
 
+  it('a practitioner reads and corrects what they wrote without a consent; the writer tag cannot be forged', async () => {
+    const WRITER = 'https://abdm-fhir-gateway.github.io/fhir/CodeSystem/record-writer';
+    const nurseWrites = await issuer.mint({ scope: 'user/*.cruds', fhirUser: 'Practitioner/nurse-1' });
+    const as2 = { Authorization: `Bearer ${nurseWrites}` };
+    const forged = { resourceType: 'Observation', status: 'final', code: { text: 'BP' }, subject: { reference: 'Patient/asha' },
+      meta: { tag: [{ system: WRITER, code: 'Practitioner/dr-mehta' }, { system: 'urn:x', code: 'keep' }] } };
+    const created = await t.http.post('/fhir/Observation').set(as2).set('Content-Type', FHIR_JSON).send(forged);
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body.meta.tag, [{ system: 'urn:x', code: 'keep' }, { system: WRITER, code: 'Practitioner/nurse-1' }]);
+    const id = created.body.id as string;
+    assert.equal((await t.http.get(`/fhir/Observation/${id}`).set(as2)).status, 200);
+    const updated = await t.http.put(`/fhir/Observation/${id}`).set(as2).set('Content-Type', FHIR_JSON).send({ ...created.body, status: 'amended' });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    const search = (await t.http.get('/fhir/Observation?_total=accurate').set(as2)).body as Bundle;
+    assert.deepEqual([search.total, search.entry?.map((e) => e.resource?.id)], [1, [id]], 'the nurse sees what she wrote, not the consented report');
+    // The doctor named in the forged tag does not get the record through it (it is undated, so no consent range holds it).
+    assert.equal((await t.http.get(`/fhir/Observation/${id}`).set(as('doctor'))).status, 404);
+  });
+
   it('a patient writes into their own compartment only', async () => {
     const write = await issuer.mint({ scope: 'patient/*.cruds', fhirUser: 'Patient/asha', patient: 'asha' });
     const obs = (subject: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'BP' }, subject: { reference: `Patient/${subject}` } });

@@ -21,6 +21,7 @@ function facts(type: string, extra: Partial<Facts> = {}): Facts {
 }
 
 const consents = (purpose: Purpose, ...terms: ConsentTerms[]): Reach => ({ kind: 'consents', purpose, consents: terms, nowMs: NOW });
+const facility = (self: string): Reach => ({ kind: 'consents', purpose: 'CAREMGT', consents: [], nowMs: NOW, self });
 
 describe('consent: decide (table-driven; consent.html, ABDM consent artefact)', () => {
   describe('roles', () => {
@@ -41,6 +42,9 @@ describe('consent: decide (table-driven; consent.html, ABDM consent artefact)', 
       ['a consent holder sees the active consent that names them', consents('PUBHLTH', consent({ id: 'r-1' })), facts('Consent', { careDates: [] }), true],
       ['a consent holder does not see a revoked one', consents('CAREMGT', consent({ id: 'r-1', status: 'inactive' })), facts('Consent', { careDates: [] }), false],
       ['a consent holder does not see other consents', consents('CAREMGT', consent({ id: 'c-9' })), facts('Consent', { careDates: [] }), false],
+      ['a facility sees a record it wrote, without a consent', facility('Organization/lab'), facts('Observation', { writers: ['Organization/lab'] }), true],
+      ['a facility sees a document Bundle it wrote', facility('Organization/lab'), facts('Bundle', { patients: [], writers: ['Organization/lab'] }), true],
+      ['a facility does not see what another wrote', facility('Organization/lab'), facts('Observation', { writers: ['Organization/other'] }), false],
       ['break-the-glass sees any patient\'s data', { kind: 'break-glass', reason: 'unconscious in ER' }, facts('Condition', { patients: ['pt-7'] }), true],
       ['break-the-glass sees a Bundle too', { kind: 'break-glass', reason: 'unconscious in ER' }, facts('Bundle', { patients: [] }), true],
     ];
