@@ -1,4 +1,5 @@
 import type { Resource } from 'fhir/r4';
+import type { StoredVersion, WriteMethod } from './store';
 import { FhirError } from '../fhir/errors';
 
 /**
@@ -36,4 +37,28 @@ export function checkExpected(type: string, id: string, actual: number | undefin
   if (actual !== expected) {
     throw new FhirError('conflict', `${type}/${id} is at version ${actual}, not ${expected}`, { status: 412 });
   }
+}
+
+/**
+ * A stored version as the contract hands it out, whichever backend read it: the JSON text is
+ * kept, and parsed only if someone asks for the resource (a read by id answers with the text).
+ */
+export function storedVersion(v: {
+  type: string; id: string; versionId: number; writtenMs: number; deleted: boolean; method: string; json: string | undefined;
+}): StoredVersion {
+  let parsed: Resource | undefined;
+  const json = v.json;
+  return {
+    type: v.type,
+    id: v.id,
+    versionId: v.versionId,
+    lastUpdated: new Date(v.writtenMs).toISOString(),
+    deleted: v.deleted,
+    method: v.method as WriteMethod,
+    json,
+    get resource(): Resource | undefined {
+      if (parsed === undefined && json !== undefined) parsed = JSON.parse(json) as Resource;
+      return parsed;
+    },
+  };
 }

@@ -1,30 +1,16 @@
 import type { ClientSession, Collection, Document } from 'mongodb';
-import type { Resource } from 'fhir/r4';
 import type { SearchQuery } from '../../search/query';
-import type { LiveVersion, ResourceKey, SearchPage, StoredVersion, StoreReader, WriteMethod } from '../store';
+import type { LiveVersion, ResourceKey, SearchPage, StoredVersion, StoreReader } from '../store';
 import type { VersionDoc } from './documents';
 import { MongoPlanner, type MongoFilter } from './plan';
+import { storedVersion } from '../versioning';
 
 /** What a read needs of a version document: never its index values. */
 export const VERSION_PROJECTION = { rk: 1, type: 1, id: 1, v: 1, ms: 1, method: 1, del: 1, json: 1 } as const;
 
-/** A version document as a StoredVersion; the JSON is parsed only if someone asks for the resource. */
+/** A version document as a StoredVersion. */
 export function toVersion(doc: Pick<VersionDoc, 'type' | 'id' | 'v' | 'ms' | 'method' | 'del' | 'json'>): StoredVersion {
-  let parsed: Resource | undefined;
-  const json = doc.json;
-  return {
-    type: doc.type,
-    id: doc.id,
-    versionId: doc.v,
-    lastUpdated: new Date(doc.ms).toISOString(),
-    deleted: doc.del,
-    method: doc.method as WriteMethod,
-    json,
-    get resource(): Resource | undefined {
-      if (parsed === undefined && json !== undefined) parsed = JSON.parse(json) as Resource;
-      return parsed;
-    },
-  };
+  return storedVersion({ type: doc.type, id: doc.id, versionId: doc.v, writtenMs: doc.ms, deleted: doc.del, method: doc.method, json: doc.json });
 }
 
 export const resourceKey = (type: string, id: string): string => `${type}/${id}`;

@@ -1,28 +1,16 @@
 import type Database from 'better-sqlite3';
-import type { Resource } from 'fhir/r4';
 import type { SearchQuery } from '../../search/query';
-import type { LiveVersion, ResourceKey, SearchPage, StoredVersion, WriteMethod } from '../store';
+import type { LiveVersion, ResourceKey, SearchPage, StoredVersion } from '../store';
 import type { SearchKeys } from './index-writer';
 import { Planner } from './plan';
+import { storedVersion } from '../versioning';
 import { readStatements, type ReadStatements, type VersionRow } from './statements';
 
-/** A stored row as a StoredVersion; the JSON is parsed only if someone asks for the resource. */
+/** A stored row as a StoredVersion. */
 export function toVersion(row: VersionRow): StoredVersion {
-  let parsed: Resource | undefined;
-  const content = row.content;
-  return {
-    type: row.type,
-    id: row.id,
-    versionId: row.version,
-    lastUpdated: new Date(row.written_ms).toISOString(),
-    deleted: row.deleted === 1,
-    method: row.method as WriteMethod,
-    json: content ?? undefined,
-    get resource(): Resource | undefined {
-      if (parsed === undefined && content !== null) parsed = JSON.parse(content) as Resource;
-      return parsed;
-    },
-  };
+  return storedVersion({
+    type: row.type, id: row.id, versionId: row.version, writtenMs: row.written_ms, deleted: row.deleted === 1, method: row.method, json: row.content ?? undefined,
+  });
 }
 
 const live = (rows: VersionRow[]): LiveVersion[] => rows.filter((r) => r.deleted === 0).map((r) => toVersion(r) as LiveVersion);
