@@ -21,15 +21,12 @@ const IG = [path.join(SHARED, 'profiles/ndhm.in-6.5.0'), path.join(SHARED, 'term
 const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
 const OURS = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/';
 
-/** NRCeS profile name → ours. */
-const STAND_INS: Record<string, string> = {
-  Patient: 'ABDMPatient', Practitioner: 'ABDMPractitioner', Organization: 'ABDMOrganization',
-  DiagnosticReportLab: 'ABDMDiagnosticReportLab', DiagnosticReportImaging: 'ABDMDiagnosticReportImaging',
-  Observation: 'ABDMObservation', Specimen: 'ABDMSpecimen', DocumentBundle: 'ABDMDocumentBundle',
-  OPConsultRecord: 'ABDMOPConsultRecord', PrescriptionRecord: 'ABDMPrescriptionRecord',
-  DischargeSummaryRecord: 'ABDMDischargeSummaryRecord', DiagnosticReportRecord: 'ABDMDiagnosticReportRecord',
-  ImmunizationRecord: 'ABDMImmunizationRecord', HealthDocumentRecord: 'ABDMHealthDocumentRecord', WellnessRecord: 'ABDMWellnessRecord',
-};
+/**
+ * NRCeS profile name → ours, read from profiles/ itself: every profile we ship that declares
+ * compliance with an NRCeS profile stands in for it (adding a profile needs no edit here).
+ */
+const STAND_INS: Record<string, string> = Object.fromEntries(readStructureDefinitions(PROFILES_DIR)
+  .flatMap((sd) => compliesWith(sd).filter((url) => url.startsWith(NRCES)).map((url) => [url.slice(NRCES.length), sd.id as string])));
 
 const errors = (issues: Issue[]) => issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.expression?.[0]}`);
 
