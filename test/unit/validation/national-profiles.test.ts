@@ -325,7 +325,7 @@ describe('profiles/: the national profiles we ship (written from the NRCeS ABDM 
       // The claim compliesWithProfile makes, tested where it can be: each example resource (not
       // whole Bundles, whose extra document rules are ours) with one element removed, or one
       // string changed, is an error for our stand-in exactly when it is for the official profile.
-      this.timeout(60_000);
+      this.timeout(600_000);
       const official = new ProfileRegistry(IG);
       const hasError = (reg: ProfileRegistry, r: unknown, url: string) => reg.validate(r, url, 'x').some((i) => i.severity === 'error');
       const leaves = function* (v: unknown, at: (string | number)[] = []): Generator<(string | number)[]> {
