@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Issue } from '../../../src/fhir/errors';
 import { PROFILES_DIR } from '../../../src/main';
+import { ValidationEngine } from '../../../src/validation/profiles/engine';
 import { ProfileRegistry } from '../../../src/validation/profiles/registry';
 
 /**
  * The clinical stand-ins under profiles/ (Encounter, Condition, ServiceRequest, DocumentReference,
  * Binary, Media, ImagingStudy, Medication, MedicationRequest, MedicationStatement,
- * PractitionerRole, Appointment) and the value sets they bind to, each
+ * PractitionerRole, Appointment), the value sets they bind to and the BrandName extension, each
  * checked through the NRCeS URL a resource declares, without the official IG.
  */
 const SHARED = path.resolve(__dirname, '../../../../../shared/abdm-ig');
@@ -21,6 +22,7 @@ const SCT = 'http://snomed.info/sct';
 const PROFILES = ['Encounter', 'Condition', 'ServiceRequest', 'DocumentReference', 'Binary', 'Media', 'ImagingStudy', 'Medication',
   'MedicationRequest', 'MedicationStatement', 'PractitionerRole', 'Appointment'];
 const VALUE_SETS = ['diagnosis-use', 'encounter-type', 'medicine-codes', 'route-of-administration', 'practitioner-role', 'specimen-types'];
+const BRAND = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/BrandName';
 
 const errors = (issues: Issue[]) => issues.filter((i) => i.severity === 'error').map((i) => `${i.code} ${i.expression?.[0]}`);
 const sct = (code: string, display: string) => ({ coding: [{ system: SCT, code, display }] });
@@ -151,7 +153,7 @@ const CASES: Record<string, { valid: () => Json; broken: [string, (r: Json) => v
   },
 };
 
-describe('profiles/: the clinical stand-ins (Encounter … Appointment), and their value sets', () => {
+describe('profiles/: the clinical stand-ins (Encounter … Appointment), their value sets and the BrandName extension', () => {
   let registry: ProfileRegistry;
   before(function () {
     this.timeout(30_000);
@@ -216,6 +218,20 @@ describe('profiles/: the clinical stand-ins (Encounter … Appointment), and the
     assert.deepEqual(codes('practitioner-role'), [`${SCT}|158965000`, `${SCT}|223366009`, `${SCT}|307988006`]);
     assert.deepEqual(codes('specimen-types'), [`${SCT}|119297000`]);
     for (const x of VALUE_SETS) assert.ok(codes(x).length > 0, x);
+  });
+
+  it('the BrandName extension is defined under its NRCeS URL: a string brand name on an Immunization passes, another type does not', function () {
+    this.timeout(30_000);
+    const engine = new ValidationEngine(registry, [PROFILES_DIR]);
+    assert.equal(engine.checker(BRAND)?.type, 'Extension');
+    const immunization = (extension: object[]) => ({
+      resourceType: 'Immunization', status: 'completed', vaccineCode: { text: 'COVID-19 vaccine' }, patient: PATIENT,
+      occurrenceDateTime: '2026-01-10', extension,
+    });
+    assert.deepEqual(engine.extensions(immunization([{ url: BRAND, valueString: 'Covishield' }])), []);
+    assert.deepEqual(errors(engine.extensions(immunization([{ url: BRAND, valueCoding: { code: 'covishield' } }]))), ['structure Immunization.extension[0].valueCoding']);
+    const onVaccineCode = { ...immunization([]), vaccineCode: { text: 'COVID-19', extension: [{ url: BRAND, valueString: 'Covishield' }] } };
+    assert.deepEqual(errors(engine.extensions(onVaccineCode)), ['structure Immunization.vaccineCode.extension[0]']);
   });
 
   describe('the official NRCeS 6.5.0 examples of these profiles (read from ../shared when present)', () => {
