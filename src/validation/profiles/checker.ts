@@ -173,6 +173,7 @@ export class ProfileChecker {
     if (def.binding?.valueSet && (def.binding.strength === 'required' || def.binding.strength === 'extensible')) {
       issues.push(...this.terminology.checkBinding(value, def.binding.valueSet, def.binding.strength, at));
     }
+    for (const extra of node.additionalBindings) issues.push(...this.terminology.checkBinding(value, extra.valueSet, extra.strength, at));
     const resourceType = isObject(value) && typeof value.resourceType === 'string' ? value.resourceType : undefined;
     const profiles = node.typeProfiles.get(item.type ?? resourceType ?? '') ?? (resourceType ? node.typeProfiles.get(resourceType) : undefined);
     if (profiles && ctx.resolver) this.typeProfile(def, profiles, value, at, ctx, issues);
@@ -182,8 +183,8 @@ export class ProfileChecker {
 
   /** minValue[x] / maxValue[x]. */
   private bounds(node: Node, value: unknown, at: string, issues: Issue[]): void {
-    for (const [bound, bad, word] of [[node.minValue, -1, 'below the minimum'], [node.maxValue, 1, 'above the maximum']] as const) {
-      if (bound && compareToBound(bound.type, value, bound.value) === bad) {
+    for (const [bound, bad, word, side] of [[node.minValue, -1, 'below the minimum', 'min'], [node.maxValue, 1, 'above the maximum', 'max']] as const) {
+      if (bound && compareToBound(bound.type, value, bound.value, side) === bad) {
         issues.push({ severity: 'error', code: 'value', diagnostics: `${node.def.path}: ${showBound(value)} is ${word} ${showBound(bound.value)}`, expression: [at] });
       }
     }
@@ -236,7 +237,12 @@ export class ProfileChecker {
         if (!ctx.resolver) return false;
         const type = isObject(value) && typeof value.resourceType === 'string' ? value.resourceType : undefined;
         if (profiles.some((p) => p.split('|')[0] === `${CORE}${type ?? ''}`)) return true; // a type's own definition: its type decides
-        return this.against(profiles, value, at, ctx).some((r) => r !== undefined && !r.some(isError));
+        // A resource conforms only to profiles of its own type (a Practitioner never to a Patient profile).
+        const fitting = type === undefined ? profiles : profiles.filter((p) => {
+          const constrained = profileType(p, ctx.resolver);
+          return constrained === undefined || constrained === type || constrained === 'Resource' || constrained === 'DomainResource';
+        });
+        return this.against(fitting, value, at, ctx).some((r) => r !== undefined && !r.some(isError));
       },
       resolve: (reference) => (typeof reference.reference === 'string' ? resolveReference(reference.reference, ctx.scope) : undefined),
     };

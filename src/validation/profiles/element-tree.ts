@@ -23,6 +23,8 @@ export interface Node {
   pattern?: unknown;
   minValue?: { type: string; value: unknown };
   maxValue?: { type: string; value: unknown };
+  /** R5's additional bindings, carried in R4 by the cross-version extension: required or extensible, by purpose. */
+  additionalBindings: { valueSet: string; strength: 'required' | 'extensible' }[];
   /** Capitalised type code → type code: `Quantity` → `Quantity`, `DateTime` → `dateTime` (choice suffixes). */
   codes: Map<string, string>;
 }
@@ -82,6 +84,25 @@ function typeProfiles(def: ElementDefinition): Map<string, string[]> {
   return out;
 }
 
+const ADDITIONAL_BINDING = new Set([
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional',
+  'http://hl7.org/fhir/tools/StructureDefinition/additional-binding',
+]);
+/** Purposes that bind every value (R5 AdditionalBindingPurposeVS); usage-scoped ones cannot be judged here. */
+const PURPOSE_STRENGTH: Record<string, 'required' | 'extensible'> = { required: 'required', maximum: 'required', extensible: 'extensible' };
+
+function additionalBindings(def: ElementDefinition): Node['additionalBindings'] {
+  const out: Node['additionalBindings'] = [];
+  for (const ext of def.binding?.extension ?? []) {
+    if (!ADDITIONAL_BINDING.has(ext.url)) continue;
+    const part = (name: string) => (ext.extension ?? []).find((e) => e.url === name);
+    const strength = PURPOSE_STRENGTH[part('purpose')?.valueCode ?? ''];
+    const valueSet = part('valueSet')?.valueCanonical;
+    if (strength && valueSet && !part('usage')) out.push({ valueSet, strength });
+  }
+  return out;
+}
+
 function targetProfiles(def: ElementDefinition): string[] {
   return (def.type ?? []).filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
 }
@@ -104,7 +125,7 @@ export function buildTree(elements: ElementDefinition[], coreKeys: ReadonlySet<s
     const last = id.slice(id.lastIndexOf('.') + 1);
     const node: Node = {
       def, name: last.split(':')[0], children: [], slices: [], invariants: compileInvariants(def, coreKeys),
-      typeProfiles: typeProfiles(def), targetProfiles: targetProfiles(def),
+      typeProfiles: typeProfiles(def), targetProfiles: targetProfiles(def), additionalBindings: additionalBindings(def),
       fixed: valueOf(def, 'fixed'), pattern: valueOf(def, 'pattern'), minValue: typedValueOf(def, 'minValue'), maxValue: typedValueOf(def, 'maxValue'),
       codes: new Map((def.type ?? []).map((t) => [capital(t.code), t.code])),
     };

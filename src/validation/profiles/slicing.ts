@@ -62,7 +62,9 @@ export function discriminates(slice: Node, d: ElementDefinitionSlicingDiscrimina
   }
   const { path, resolve } = splitResolve(d.path);
   const target = descendant(slice, path);
-  if (!target) return false;
+  // A slice that does not constrain a discriminator's path is not told apart by it (one slice may
+  // fix type and subtype, another only the type: profiling.html#discriminator).
+  if (!target) return d.type === 'value' || d.type === 'pattern';
   let found = valuesAt(value, path, at);
   if (resolve) {
     found = found.flatMap((f) => {
@@ -76,7 +78,7 @@ export function discriminates(slice: Node, d: ElementDefinitionSlicingDiscrimina
       const { fixed, pattern } = target;
       if (fixed !== undefined) return found.some((f) => deepEqual(f.value, fixed));
       if (pattern !== undefined) return found.some((f) => matchesPattern(f.value, pattern));
-      return false;
+      return true;
     }
     case 'exists':
       return (target.def.min ?? 0) > 0 ? found.length > 0 : target.def.max === '0' ? found.length === 0 : true;

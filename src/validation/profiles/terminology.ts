@@ -80,7 +80,10 @@ export class Terminology {
         for (const c of inc.concept) out.codes.add(`${inc.system}|${c.code}`);
       } else if (inc.filter?.length) {
         const cs = this.codeSystems.get(inc.system);
-        if (!cs) return undefined;
+        // A filter over a code system held only as a placeholder (SNOMED CT, LOINC: content
+        // not-present, no concepts) cannot be listed: the system is taken whole (its codes' syntax is checked),
+        // and the codes the ValueSet lists elsewhere still count.
+        if (!cs?.concept?.length || (cs.content !== 'complete' && cs.content !== 'fragment')) { out.systems.add(inc.system); continue; }
         for (const f of inc.filter) {
           if (f.property !== 'concept' || !['is-a', 'descendent-of', '='].includes(f.op)) return undefined;
           const codes = f.op === '=' ? [f.value] : below(cs.concept, f.value).filter((c) => f.op === 'is-a' || c !== f.value);
@@ -94,6 +97,11 @@ export class Terminology {
     }
     for (const exc of vs.compose?.exclude ?? []) for (const c of exc.concept ?? []) out.codes.delete(`${exc.system ?? ''}|${c.code}`);
     return out;
+  }
+
+  /** Whether a ValueSet's codes can be listed here (else a binding to it cannot be checked). */
+  enumerable(url: string): boolean {
+    return this.expand(url) !== undefined;
   }
 
   /** A coded value against a binding; `at` is the value's FHIRPath. */

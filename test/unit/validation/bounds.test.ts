@@ -17,9 +17,23 @@ describe('validation: minValue/maxValue comparisons (ElementDefinition.minValue[
     assert.equal(compareToBound('Time', '09:30:00', '10:00:00'), -1);
   });
 
-  it('Quantities only in the same unit', () => {
-    const mg = (value: number) => ({ value, system: 'http://unitsofmeasure.org', code: 'mg' });
-    assert.equal(compareToBound('Quantity', mg(400), mg(500)), -1);
-    assert.equal(compareToBound('Quantity', { value: 1, system: 'http://unitsofmeasure.org', code: 'g' }, mg(500)), undefined);
+  it('Quantities: the same unit, or UCUM units of one dimension after conversion; otherwise not comparable', () => {
+    const ucum = (value: number, code: string) => ({ value, system: 'http://unitsofmeasure.org', code });
+    assert.equal(compareToBound('Quantity', ucum(400, 'mg'), ucum(500, 'mg')), -1);
+    assert.equal(compareToBound('Quantity', ucum(1, 'g'), ucum(500, 'mg')), 1);
+    assert.equal(compareToBound('Quantity', ucum(11000, 'g'), ucum(10, 'kg')), 1);
+    assert.equal(compareToBound('Quantity', ucum(0.5, 'kg'), ucum(500, 'g')), 0);
+    assert.equal(compareToBound('Quantity', ucum(1, 'g'), ucum(500, 'mL')), undefined, 'mass and volume do not compare');
+    assert.equal(compareToBound('Quantity', { value: 1, code: 'g' }, ucum(500, 'mg')), undefined, 'not UCUM: no conversion');
+  });
+
+  it('a Duration bound on a date counts from today: min is that long ago, max that far ahead', () => {
+    const years = (value: number) => ({ value, system: 'http://unitsofmeasure.org', code: 'a' });
+    const today = new Date('2026-12-03T10:00:00Z');
+    assert.equal(compareToBound('Duration', '1850-01-01', years(100), 'min', today), -1);
+    assert.equal(compareToBound('Duration', '1950-01-01', years(100), 'min', today), 1);
+    assert.equal(compareToBound('Duration', '2100-01-01', years(10), 'max', today), 1);
+    assert.equal(compareToBound('Duration', '2020-01-01', years(10), 'max', today), -1);
+    assert.equal(compareToBound('Duration', '2020-01-01', { value: 3, code: 'lightyears' }, 'max', today), undefined);
   });
 });
