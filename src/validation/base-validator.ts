@@ -2,6 +2,10 @@ import type { Issue } from '../fhir/errors';
 import { isResourceType } from '../fhir/definitions';
 import { schemaIssues } from './base-schema';
 import { jsonRuleIssues } from './json-rules';
+import { baseRules } from './base-rules/model';
+import { baseRuleIssues } from './base-rules/walk';
+import { bundleRuleIssues } from './bundle-rules';
+import type { Terminology } from './profiles/terminology';
 
 export interface BaseValidationContext {
   /** The type named by the URL: `resourceType` must equal it. */
@@ -9,6 +13,8 @@ export interface BaseValidationContext {
   /** The id named by the URL on update: the body's `id` must be present and equal it (http.html#update). */
   expectedId?: string;
   maxDepth?: number;
+  /** The ValueSets that R4's required and extensible bindings are checked against. */
+  terminology?: Terminology;
 }
 
 const issue = (code: Issue['code'], diagnostics: string, expression: string): Issue =>
@@ -42,5 +48,10 @@ export function validateBase(body: unknown, ctx: BaseValidationContext = {}): Is
   // A value the JSON rules already reported (e.g. an empty string) is not reported twice.
   const reported = new Set(rules.map((i) => i.expression?.[0]));
   const schema = schemaIssues(resource, type).filter((i) => !reported.has(i.expression?.[0]));
-  return [...identity, ...rules, ...schema];
+  for (const i of schema) reported.add(i.expression?.[0]);
+  // R4's cardinalities, invariants and bindings (base-rules/): one issue per location, the first found.
+  const structural = baseRuleIssues(baseRules(), resource, type, { terminology: ctx.terminology })
+    .filter((i) => !reported.has(i.expression?.[0]) || (i.code === 'invariant' && !i.diagnostics.startsWith('ele-1')));
+  const bundle = type === 'Bundle' ? bundleRuleIssues(resource) : [];
+  return [...identity, ...rules, ...schema, ...structural, ...bundle];
 }

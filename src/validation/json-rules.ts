@@ -7,6 +7,8 @@ import { FORBIDDEN_KEYS } from '../json/safe-json';
  * arrays or objects, no whitespace-only strings; and, for safety, no prototype keys and a bounded
  * depth (those two are `fatal`: the schema is not run on such input). One iterative pass; a path is only rendered when a problem is found.
  */
+const MAX_STRING = 1024 * 1024;
+
 interface Frame {
   value: unknown;
   path: string;
@@ -47,7 +49,9 @@ export function jsonRuleIssues(resource: Record<string, unknown>, root: string, 
     const frame = stack.pop() as Frame;
     const { value, path } = frame;
     if (typeof value === 'string') {
-      if (value.trim() === '') out.push(problem('value', value === '' ? `${path} is an empty string` : `${path} is only whitespace`, path));
+      // datatypes.html#string: a string is at most 1 MB (base64 data excepted: Binary and Attachment carry files).
+      if (value.length > MAX_STRING && !/\.data$|\.data\[\d+\]$/.test(path)) out.push(problem('value', `${path} is longer than the 1 MB a FHIR string may hold`, path));
+      else if (value.trim() === '') out.push(problem('value', value === '' ? `${path} is an empty string` : `${path} is only whitespace`, path));
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;

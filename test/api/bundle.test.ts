@@ -37,7 +37,7 @@ describe('REST: batch and transaction Bundles (http.html#transaction, bundle.htm
           text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><a href="${pUrl}">patient</a></div>` },
           extension: [{ url: 'http://example.org/about', valueReference: { reference: pUrl } }],
           performer: [{ reference: '#lab' }],
-          contained: [{ resourceType: 'Organization', id: 'lab', partOf: { reference: pUrl } } as never],
+          contained: [{ resourceType: 'Organization', id: 'lab', name: 'Lab', partOf: { reference: pUrl } } as never],
           component: [{ code: { text: 'x' }, extension: [{ url: 'http://example.org/who', extension: [{ url: 'deep', valueReference: { reference: pUrl } }] }] }],
         })),
         post(pUrl, patient({ identifier: [{ system: ABHA, value: '91-1111-2222-3333' }] })),

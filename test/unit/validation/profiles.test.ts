@@ -140,7 +140,9 @@ describe('validation: profiles compiled from StructureDefinitions (validation.ht
       }
       assert.ok(checked > 200, `checked ${checked}`);
       assert.deepEqual(failures, []);
-      assert.equal(checked - clean, 9, "the IG's own 9 errors, no more");
+      // The IG's own error (OPConsultNote-05's miscoded section); the WellnessRecord example's 8
+      // profiles that the IG never defines are warnings under the default UNKNOWN_PROFILES=warning.
+      assert.equal(checked - clean, 1, "the IG's own error, no more");
     });
 
     it('mutated official examples yield the expected issue', () => {

@@ -1,0 +1,154 @@
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
+import type { ElementDefinitionConstraint } from 'fhir/r4';
+import { narrativeProblems } from '../narrative';
+
+/**
+ * One invariant of R4 (validation.html#invariants), compiled once. Most run as the spec's own
+ * FHIRPath (fhirpath.js, compiled at start-up with the element's type as its base, never parsed
+ * per resource). The ones found on nearly every resource or data type run as native code instead
+ * (NATIVE below), each proven equal to its FHIRPath on real and mutated data by a test; a native
+ * check may answer `undefined` to hand an unusual case to the FHIRPath.
+ *
+ * `evaluate` answers true (holds), false (broken), or undefined: the invariant could not be
+ * evaluated (an unsupported function, an evaluation error), which the walker reports as a warning
+ * naming the invariant, never as a silent pass.
+ */
+export interface Env {
+  /** %resource: the resource the value is part of (a Bundle entry's own resource, not the Bundle). */
+  resource: unknown;
+  /** %rootResource: the container of a contained resource, else %resource. */
+  rootResource: unknown;
+}
+
+export interface Invariant {
+  key: string;
+  severity: 'error' | 'warning';
+  human: string;
+  expression: string;
+  evaluate(value: unknown, env: Env): boolean | undefined;
+  /** Why it cannot be evaluated at all, when its FHIRPath does not compile. */
+  unsupported?: string;
+}
+
+type Json = Record<string, unknown>;
+type Native = (value: Json, env: Env) => boolean | undefined;
+
+const has = (v: Json, key: string): boolean => v[key] !== undefined || v[`_${key}`] !== undefined;
+const contained = (v: Json): Json[] => (Array.isArray(v.contained) ? v.contained as Json[] : []);
+
+/** Every string value below `v` (keys `resourceType` and `id` are names, not pointers). */
+function collectStrings(v: unknown, visit: (s: string) => void, depth = 0): void {
+  if (depth > 64) return;
+  if (typeof v === 'string') { visit(v); return; }
+  if (Array.isArray(v)) { for (const item of v) collectStrings(item, visit, depth + 1); return; }
+  if (typeof v === 'object' && v !== null) {
+    for (const [k, child] of Object.entries(v)) if (k !== 'id' && k !== 'resourceType') collectStrings(child, visit, depth + 1);
+  }
+}
+
+function refersToContainer(c: Json): boolean {
+  let found = false;
+  const walk = (v: unknown, depth: number): void => {
+    if (found || depth > 64 || typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) { for (const i of v) walk(i, depth + 1); return; }
+    const o = v as Json;
+    if (o.reference === '#') { found = true; return; }
+    for (const child of Object.values(o)) walk(child, depth + 1);
+  };
+  walk(c, 0);
+  return found;
+}
+
+/** A dateTime with seconds and a zone compares as an instant; any other precision goes to FHIRPath. */
+const FULL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Native forms of the spec's FHIRPath, by invariant key (their expressions are R4's, unchanged). */
+export const NATIVE: Record<string, Native> = {
+  // reference.startsWith('#').not() or (reference.substring(1) in %rootResource.contained.id)
+  'ref-1': (v, env) => {
+    const ref = v.reference;
+    if (typeof ref !== 'string' || !ref.startsWith('#')) return true;
+    const root = env.rootResource as Json | undefined;
+    return contained(root ?? {}).some((c) => c.id === ref.slice(1));
+  },
+  // start.hasValue().not() or end.hasValue().not() or (start <= end)
+  'per-1': (v) => {
+    const { start, end } = v;
+    if (typeof start !== 'string' || typeof end !== 'string') return true;
+    if (!FULL_INSTANT.test(start) || !FULL_INSTANT.test(end)) return undefined;
+    return Date.parse(start) <= Date.parse(end);
+  },
+  'qty-3': (v) => !has(v, 'code') || has(v, 'system'),
+  'cpt-2': (v) => !has(v, 'value') || has(v, 'system'),
+  'att-1': (v) => !has(v, 'data') || has(v, 'contentType'),
+  'dom-2': (v) => contained(v).every((c) => c.contained === undefined),
+  // dom-3: every contained resource is referenced from the resource ('#id' in a reference,
+  // canonical, uri or url anywhere in it), or itself refers to its container ('#'). R4 writes it
+  // with `descendants().as(canonical)`, which strict FHIRPath engines refuse on a collection, so
+  // this native form is the only one run (its own tests pin it down).
+  'dom-3': (v) => {
+    const list = contained(v);
+    if (list.length === 0) return true;
+    const pointers = new Set<string>();
+    collectStrings(v, (s) => { if (s.startsWith('#')) pointers.add(s); });
+    return list.every((c) => pointers.has(`#${String(c.id)}`) || refersToContainer(c));
+  },
+  'dom-4': (v) => contained(v).every((c) => (c.meta as Json | undefined)?.versionId === undefined && (c.meta as Json | undefined)?.lastUpdated === undefined),
+  'dom-5': (v) => contained(v).every((c) => (c.meta as Json | undefined)?.security === undefined),
+  'dom-6': (v) => typeof (v.text as Json | undefined)?.div === 'string',
+};
+
+/** htmlChecks() (txt-1, txt-2) is not FHIRPath fhirpath.js can run: the narrative module judges the XHTML. */
+const HTML_CHECKS: Record<string, (div: string) => boolean> = {
+  'txt-1': (div) => narrativeProblems(div).every((p) => p.severity !== 'error'),
+  'txt-2': (div) => /[^\s]/.test(div.replace(/<[^>]*>/g, '').replace(/&nbsp;|&#160;/g, '')),
+};
+
+const silent = { traceFn: () => undefined };
+
+export function compileInvariant(c: ElementDefinitionConstraint, path: string): Invariant {
+  const base = { key: c.key, severity: c.severity === 'error' ? 'error' as const : 'warning' as const, human: c.human, expression: c.expression as string };
+  const html = HTML_CHECKS[c.key];
+  if (html && c.expression === 'htmlChecks()') {
+    return { ...base, evaluate: (value) => (typeof value === 'string' ? html(value) : true) };
+  }
+  let compiled: ((value: unknown, env: Env) => unknown[]) | undefined;
+  let unsupported: string | undefined;
+  try {
+    const fn = fhirpath.compile({ base: path, expression: c.expression as string }, r4Model, silent);
+    compiled = (value, env) => fn(value as never, { resource: env.resource, rootResource: env.rootResource } as never) as unknown[];
+  } catch (e) {
+    unsupported = (e as Error).message.split('\n')[0].slice(0, 160);
+  }
+  const viaFhirPath = (value: unknown, env: Env): boolean | undefined => {
+    if (!compiled) return undefined;
+    try {
+      const result = compiled(value, env);
+      return result.length === 0 || result.every((r) => r === true);
+    } catch {
+      return undefined;
+    }
+  };
+  const native = NATIVE[c.key];
+  const evaluate = native
+    ? (value: unknown, env: Env) => {
+      const fast = typeof value === 'object' && value !== null ? native(value as Json, env) : undefined;
+      return fast ?? viaFhirPath(value, env);
+    }
+    : viaFhirPath;
+  return { ...base, evaluate, unsupported };
+}
+
+/** The spec's FHIRPath alone, without the native form: what the native forms are tested against. */
+export function fhirPathOnly(c: ElementDefinitionConstraint, path: string): (value: unknown, env: Env) => boolean | undefined {
+  const fn = fhirpath.compile({ base: path, expression: c.expression as string }, r4Model, silent);
+  return (value, env) => {
+    try {
+      const result = fn(value as never, { resource: env.resource, rootResource: env.rootResource } as never) as unknown[];
+      return result.length === 0 || result.every((r) => r === true);
+    } catch {
+      return undefined;
+    }
+  };
+}
