@@ -33,6 +33,10 @@ export interface Config {
    * modifier extension is always an error (extensibility.html#modifierExtension).
    */
   unknownExtensions: (typeof UNKNOWN_EXTENSIONS)[number];
+  /** A declared profile the server does not hold: a warning naming it (the rest is checked), or an error. */
+  unknownProfiles: 'warning' | 'error';
+  /** National identifier formats (ABHA, HPR, HFR): warnings, or errors that refuse a write. */
+  identifierChecks: 'warning' | 'error';
   /** JWKS of the token issuer, from a file or a URL; with neither the server runs open on loopback only. */
   jwksFile?: string;
   jwksUrl?: string;
@@ -133,6 +137,8 @@ export const SETTINGS = {
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const) },
   requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles },
   unknownExtensions: { env: 'UNKNOWN_EXTENSIONS', flag: '--unknown-extensions', default: 'warning', parse: oneOf(UNKNOWN_EXTENSIONS) },
+  unknownProfiles: { env: 'UNKNOWN_PROFILES', flag: '--unknown-profiles', default: 'warning', parse: oneOf(['warning', 'error'] as const) },
+  identifierChecks: { env: 'IDENTIFIER_CHECKS', flag: '--identifier-checks', default: 'warning', parse: oneOf(['warning', 'error'] as const) },
   jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },

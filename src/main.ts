@@ -23,17 +23,19 @@ import { profileRegistry, type ProfileRegistry } from './validation/profiles/reg
 export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
 
 export function baseValidator(config: Config): Deps['validator'] {
-  const engine = (): ValidationEngine => validationEngine([PROFILES_DIR, ...config.igDirs], config.unknownExtensions);
+  const engine = (): ValidationEngine => validationEngine([PROFILES_DIR, ...config.igDirs], config.unknownExtensions, config.unknownProfiles);
   return {
     validate: (body, context) => {
-      const issues = validateBase(body, { ...context, maxDepth: config.maxJsonDepth });
+      const issues = validateBase(body, { ...context, maxDepth: config.maxJsonDepth, terminology: engine().registry.terminology });
       // A well-formed resource's extensions are checked against their definitions, on every write and $validate.
       if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) return issues;
       return [...issues, ...engine().extensions(body)];
     },
     validateProfiles: (resource, extra = []) => {
-      const urls = new Set([...(resource.meta?.profile ?? []), ...extra]);
-      const own = [...urls].flatMap((url) => engine().validate(resource, url, `${resource.resourceType}.meta.profile`));
+      const declared = new Set(resource.meta?.profile ?? []);
+      const asked = extra.filter((url) => !declared.has(url));
+      const at = `${resource.resourceType}.meta.profile`;
+      const own = [...[...declared].map((url) => engine().validate(resource, url, at)), ...asked.map((url) => engine().validate(resource, url, at, { asked: true }))].flat();
       return resource.resourceType === 'Bundle' ? [...own, ...entryProfileIssues(engine(), resource as Bundle)] : own;
     },
     warmUp: () => { warmUp(); engine().compileAll(); },

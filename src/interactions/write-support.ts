@@ -2,37 +2,52 @@ import type { Bundle, Resource } from 'fhir/r4';
 import type { Deps, ValidationContext } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
 import { parseETagVersion } from '../fhir/etag';
+import { isResourceType } from '../fhir/definitions';
 import { nationalIdentifierIssues } from '../validation/national-identifiers';
 import type { FhirResult } from './types';
 
 const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 'fatal';
 
 /**
- * Validation of a body about to be written: R4's rules (a failure is a 400 listing every problem),
- * then, unless switched off, every profile the resource declares in meta.profile (a failure is a
- * 422: the resource is well-formed FHIR but not what its profile requires).
+ * Everything the server judges about a resource, in one list: R4's rules (schema, JSON rules,
+ * cardinalities, invariants, bindings), the national identifier checks, every profile the
+ * resource declares (unless PROFILE_ENFORCEMENT=off) plus those asked for, and the deployment's
+ * required profiles. Writes and `$validate` both call this, so they reach the same verdict
+ * (validation.html); `status` is what a write answers when the list holds an error: 400 when
+ * R4's own rules are broken, 422 when the resource is valid FHIR but not what a profile or a
+ * national rule requires.
+ */
+export function assess(deps: Deps, body: unknown, context: ValidationContext, asked: string[] = []): { issues: Issue[]; status: 400 | 422 } {
+  const base = deps.validator.validate(body, context);
+  // Past this point the body must at least be an object of a known resource type.
+  const known = typeof body === 'object' && body !== null && !Array.isArray(body) && isResourceType(String((body as { resourceType?: unknown }).resourceType));
+  if (!known || base.some((i) => i.severity === 'fatal')) return { issues: base, status: 400 };
+  const resource = body as Resource;
+  const identifiers = nationalIdentifierIssues(resource as Resource & { identifier?: unknown })
+    .map((i) => (deps.config.identifierChecks === 'error' ? i : { ...i, severity: i.severity === 'error' ? 'warning' as const : i.severity }));
+  const declared = resource.meta?.profile?.length || (resource.resourceType === 'Bundle' && (resource as Bundle).entry?.some((e) => e.resource?.meta?.profile?.length));
+  const profiles = (deps.config.profileEnforcement === 'declared' && declared) || asked.length > 0
+    ? deps.validator.validateProfiles(deps.config.profileEnforcement === 'declared' ? resource : withoutProfiles(resource), asked)
+    : [];
+  const issues = [...base, ...identifiers, ...profiles, ...requiredProfileIssues(deps, resource)];
+  return { issues, status: base.some(isError) ? 400 : 422 };
+}
+
+/**
+ * Validation of a body about to be written: assess() above, refused whole when anything is an
+ * error (every error listed); the warnings travel with the result.
  */
 export function validResource(deps: Deps, body: unknown, context: ValidationContext): Resource {
   if (body === undefined) throw new FhirError('required', 'A resource body is required');
-  const base = deps.validator.validate(body, context);
-  const errors = base.filter(isError);
-  if (errors.length > 0) throw FhirError.of(errors);
-  const warnings = context.warnings;
-  warnings?.push(...base.filter(isWarning));
-  const resource = body as Resource;
-  const declared = resource.meta?.profile?.length || (resource.resourceType === 'Bundle' && (resource as Bundle).entry?.some((e) => e.resource?.meta?.profile?.length));
-  if (deps.config.profileEnforcement === 'declared' && declared) {
-    const issues = deps.validator.validateProfiles(resource);
-    const profileErrors = issues.filter(isError);
-    if (profileErrors.length > 0) throw FhirError.of(profileErrors, 422);
-    warnings?.push(...issues.filter(isWarning));
-  }
-  checkRequiredProfiles(deps, resource);
-  // National identifiers are named checks, not profile rules: on a write they warn, never refuse
-  // (a published ABHA number may fail its check digit; $validate reports them at full severity).
-  warnings?.push(...nationalIdentifierIssues(resource as Resource & { identifier?: unknown })
-    .map((i) => ({ ...i, severity: 'warning' as const })));
-  return resource;
+  const { issues, status } = assess(deps, body, context);
+  const errors = issues.filter(isError);
+  if (errors.length > 0) throw FhirError.of(errors, status === 422 ? 422 : undefined);
+  context.warnings?.push(...issues.filter(isWarning));
+  return body as Resource;
+}
+
+function withoutProfiles(resource: Resource): Resource {
+  return { ...resource, meta: { ...resource.meta, profile: [] } } as Resource;
 }
 
 const isWarning = (i: Issue): boolean => i.severity === 'warning';
@@ -43,18 +58,17 @@ export function withWarnings(result: FhirResult, warnings: Issue[]): FhirResult 
 }
 
 /** The deployment's required profiles for this type: the resource must conform to one of them. */
-function checkRequiredProfiles(deps: Deps, resource: Resource): void {
+function requiredProfileIssues(deps: Deps, resource: Resource): Issue[] {
   const key = resource.resourceType === 'Bundle' ? `Bundle#${String((resource as { type?: string }).type)}` : resource.resourceType;
   const required = deps.config.requiredProfiles[key];
-  if (!required?.length) return;
-  const bare = { ...resource, meta: { ...resource.meta, profile: [] } } as Resource;
-  const attempts = required.map((url) => deps.validator.validateProfiles(bare, [url]).filter(isError));
-  if (attempts.some((errors) => errors.length === 0)) return;
+  if (!required?.length) return [];
+  const attempts = required.map((url) => deps.validator.validateProfiles(withoutProfiles(resource), [url]).filter(isError));
+  if (attempts.some((errors) => errors.length === 0)) return [];
   const shortest = attempts.reduce((a, b) => (b.length < a.length ? b : a));
-  throw FhirError.of([
+  return [
     { severity: 'error', code: 'invariant', diagnostics: `This server requires ${resource.resourceType} to conform to ${required.join(' or ')}`, expression: [resource.resourceType] },
     ...shortest,
-  ], 422);
+  ];
 }
 
 export function expectedVersion(ifMatch: string | undefined): number | undefined {

@@ -2,8 +2,7 @@ import type { OperationOutcome, Parameters, Resource } from 'fhir/r4';
 import { FhirError, type Issue } from '../fhir/errors';
 import { operationOutcome } from '../fhir/operation-outcome';
 import type { Handler } from '../interactions/types';
-import { requireType } from '../interactions/write-support';
-import { nationalIdentifierIssues } from '../validation/national-identifiers';
+import { assess, requireType } from '../interactions/write-support';
 
 /**
  * `$validate` (resource-operation-validate, validation.html): type level
@@ -20,7 +19,20 @@ type Mode = (typeof MODES)[number];
 
 interface Input { resource?: Resource; mode?: Mode; profile?: string }
 
-function input(body: unknown, query: URLSearchParams): Input {
+const OPERATION_PARAMETERS = new Set(['resource', 'mode', 'profile']);
+
+/**
+ * Whether a Parameters body is this operation's input rather than the resource to validate. At
+ * `Parameters/$validate` both are Parameters: it is the input only when it has exactly the
+ * operation's shape (one `resource`, and nothing but resource, mode and profile).
+ */
+function isOperationInput(body: Parameters, type: string): boolean {
+  if (type !== 'Parameters') return true;
+  const params = body.parameter ?? [];
+  return params.every((p) => OPERATION_PARAMETERS.has(p.name)) && params.filter((p) => p.name === 'resource' && p.resource).length === 1;
+}
+
+function input(body: unknown, query: URLSearchParams, type: string): Input {
   const out: Input = {};
   const setMode = (raw: string): void => {
     if (!(MODES as readonly string[]).includes(raw)) throw new FhirError('invalid', `mode must be one of ${MODES.join(', ')}, not '${raw}'`);
@@ -30,7 +42,7 @@ function input(body: unknown, query: URLSearchParams): Input {
     throw new FhirError('invalid', '$validate takes a resource, or a Parameters with a "resource" parameter, as a JSON object');
   }
   const b = body as Resource | undefined;
-  if (b?.resourceType === 'Parameters') {
+  if (b?.resourceType === 'Parameters' && isOperationInput(b as Parameters, type)) {
     for (const p of (b as Parameters).parameter ?? []) {
       if (p.name === 'resource') out.resource = p.resource;
       else if (p.name === 'mode' && typeof p.valueCode === 'string') setMode(p.valueCode);
@@ -53,7 +65,7 @@ function outcome(issues: Issue[]): OperationOutcome {
 
 export const validate: Handler = async (deps, request) => {
   const type = requireType(request.type);
-  const { resource, mode, profile } = input(request.body, request.query);
+  const { resource, mode, profile } = input(request.body, request.query, type);
   if (mode === 'delete') {
     if (request.id === undefined) throw new FhirError('invalid', 'mode=delete validates the deletion of a stored resource: use [type]/[id]/$validate');
     const current = await deps.store.read(type, request.id);
@@ -63,13 +75,8 @@ export const validate: Handler = async (deps, request) => {
   if (resource === undefined) throw new FhirError('required', '$validate needs a resource: the body, or a Parameters with a "resource" parameter');
   const expectedId = mode === 'update' ? request.id : undefined;
   if (mode === 'update' && expectedId === undefined) throw new FhirError('invalid', 'mode=update validates against a stored resource: use [type]/[id]/$validate');
-  const issues = deps.validator.validate(resource, { expectedType: type, expectedId });
-  // Structural problems stop here: the rules below assume a well-formed resource.
-  if (!issues.some((i) => i.severity === 'fatal')) issues.push(...nationalIdentifierIssues(resource as Resource & { identifier?: unknown }));
-  // Profiles are checked on a structurally valid resource (an extension's own faults do not make it
-  // malformed, so they do not hide the profile's issues); `profile` adds to those it declares.
-  if (!issues.some((i) => i.severity === 'fatal' || (i.severity === 'error' && i.code !== 'extension'))) {
-    issues.push(...deps.validator.validateProfiles(resource as Resource, profile ? [profile] : []));
-  }
+  // The very assessment a write makes (so the verdicts agree), with every issue in one outcome;
+  // `profile` adds to the profiles the resource declares.
+  const { issues } = assess(deps, resource, { expectedType: type, expectedId }, profile ? [profile] : []);
   return { status: 200, resource: outcome(issues) };
 };

@@ -25,7 +25,19 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
     assert.deepEqual(summary(o).sort(), ['error:code-invalid:Patient.gender', 'error:value:Patient.birthDate', 'error:value:Patient.name[0].family'].sort());
   });
 
-  it('national identifiers: a malformed ABHA number is an error, a failed check digit a warning', async () => {
+  it('national identifiers are warnings by default, naming the format; IDENTIFIER_CHECKS=error makes a malformed one an error', async () => {
+    const ids = { identifier: [
+      { system: 'https://healthid.abdm.gov.in', value: '91-7561-4088-8858' },
+      { system: 'https://healthid.ndhm.gov.in', value: '91-7561' },
+      { system: 'https://healthid.abdm.gov.in/abha-address', value: 'asha.devi@abdm' },
+    ] };
+    const lenient = await check('/fhir/Patient/$validate', patient(ids));
+    assert.deepEqual(summary(lenient), ['warning:value:Patient.identifier[0].value', 'warning:value:Patient.identifier[1].value']);
+    assert.match(lenient.issue[1].diagnostics ?? '', /ABHA/);
+    const hfr = { resourceType: 'Organization', name: 'PHC', identifier: [{ system: 'https://facility.abdm.gov.in', value: 'IN27' }] };
+    assert.deepEqual(summary(await check('/fhir/Organization/$validate', hfr)), ['warning:value:Organization.identifier[0].value']);
+    t.close();
+    t = api({ config: { identifierChecks: 'error' } });
     const o = await check('/fhir/Patient/$validate', patient({ identifier: [
       { system: 'https://healthid.abdm.gov.in', value: '91-7561-4088-8858' },
       { system: 'https://healthid.ndhm.gov.in', value: '91-7561' },
@@ -41,7 +53,8 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
       resourceType: 'Parameters',
       parameter: [{ name: 'resource', resource: patient({ id: 'p2' }) }, { name: 'mode', valueCode: 'update' }, { name: 'profile', valueUri: 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/Patient' }],
     });
-    assert.deepEqual(summary(o), ['error:invalid:Patient.id'], 'profiles are checked once the resource is structurally valid');
+    // Base errors no longer hide the profile's issues: everything found is in one outcome.
+    assert.deepEqual(summary(o), ['error:invalid:Patient.id', 'information:informational:Patient.meta.profile', 'error:required:Patient.identifier', 'error:required:Patient.name[0].text']);
   });
 
   it('a profile the server does not know is an error, whether asked for or declared', async () => {
@@ -51,9 +64,18 @@ describe('operation: $validate (validation.html, resource-operation-validate)', 
     assert.match(declared.issue[0].diagnostics ?? '', /not known to this server/);
   });
 
-  it('writes are checked against their declared profiles: an unknown or violated profile is a 422', async () => {
-    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ meta: { profile: ['https://example.in/StructureDefinition/Nope'] } }));
-    assertOutcome(res, 422, 'not-supported', /not known/);
+  it('writes are checked against their declared profiles: an unknown one warns (UNKNOWN_PROFILES=error refuses it), a violated one is a 422', async () => {
+    const nope = patient({ meta: { profile: ['https://example.in/StructureDefinition/Nope'] } });
+    const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('Prefer', 'return=OperationOutcome').send(nope);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const warning = (res.body as OperationOutcome).issue.find((i) => i.severity === 'warning');
+    assert.match(warning?.diagnostics ?? '', /Nope' is not known to this server: the resource was not checked against it/);
+    const strict = api({ config: { unknownProfiles: 'error' } });
+    try {
+      assertOutcome(await strict.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(nope), 422, 'not-supported', /not known/);
+    } finally {
+      strict.close();
+    }
     const core = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ meta: { profile: ['http://hl7.org/fhir/StructureDefinition/Patient'] } }));
     assert.equal(core.status, 201, JSON.stringify(core.body));
   });
@@ -234,12 +256,21 @@ describe('writes return their warnings (http.html#ops, Prefer: return=OperationO
     assert.deepEqual(warning?.expression, ['Patient.identifier[0].value']);
   });
 
-  it('a malformed ABHA number warns on a write (it refuses nothing the profiles allow); $validate calls it an error', async () => {
+  it('a malformed ABHA number warns on a write and in $validate alike; IDENTIFIER_CHECKS=error refuses it in both', async () => {
     const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('Prefer', 'return=OperationOutcome').send(withAbha('91-7561-4088'));
     assert.equal(res.status, 201);
     assert.ok((res.body as OperationOutcome).issue.some((i) => i.severity === 'warning' && /ABHA/.test(i.diagnostics ?? '')));
     const validated = await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send(withAbha('91-7561-4088'));
-    assert.ok((validated.body as OperationOutcome).issue.some((i) => i.severity === 'error' && /ABHA/.test(i.diagnostics ?? '')));
+    assert.ok((validated.body as OperationOutcome).issue.some((i) => i.severity === 'warning' && /ABHA/.test(i.diagnostics ?? '')));
+    const strict = api({ config: { identifierChecks: 'error' } });
+    try {
+      const refused = await strict.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(withAbha('91-7561-4088'));
+      assertOutcome(refused, 422, 'value', /ABHA/);
+      const strictValidate = await strict.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send(withAbha('91-7561-4088'));
+      assert.ok((strictValidate.body as OperationOutcome).issue.some((i) => i.severity === 'error' && /ABHA/.test(i.diagnostics ?? '')));
+    } finally {
+      strict.close();
+    }
   });
 
   it('a clean write has only its informational outcome; a transaction entry carries its warnings in response.outcome', async () => {

@@ -48,7 +48,8 @@ export class ValidationEngine implements ProfileResolver {
   private readonly compiled = new Map<string, ProfileChecker | undefined>();
   private readonly snapshots: SnapshotGenerator;
 
-  constructor(readonly registry: ProfileRegistry, folders: string[], readonly unknownExtensions: UnknownExtensionPolicy = 'warning') {
+  constructor(readonly registry: ProfileRegistry, folders: string[], readonly unknownExtensions: UnknownExtensionPolicy = 'warning',
+    readonly unknownProfiles: 'warning' | 'error' = 'warning') {
     for (const [url, sd] of coreDefinitions()) this.definitions.set(url, sd);
     for (const e of readDefinitionBundle('extension-definitions.json').entry ?? []) {
       const sd = e.resource as StructureDefinition | undefined;
@@ -84,12 +85,20 @@ export class ValidationEngine implements ProfileResolver {
    * A resource against one profile; an unknown profile is itself an error. `scope` holds what
    * its references may resolve to besides its own contained resources (the Bundle it came in).
    */
-  validate(resource: unknown, url: string, at: string, options: { scope?: Scope; at?: string } = {}): Issue[] {
+  validate(resource: unknown, url: string, at: string, options: { scope?: Scope; at?: string; asked?: boolean } = {}): Issue[] {
     // A declared profile may be checked by a stand-in (registry.ts): resolve it, so the scope and
     // location apply either way.
     const resolved = this.registry.resolve(url);
     const checker = resolved && this.registry.checker(resolved.url);
-    if (!resolved || !checker) return this.registry.validate(resource, url, at);
+    if (!resolved || !checker) {
+      const issues = this.registry.validate(resource, url, at);
+      // A profile the client declared but the server does not hold: by policy (UNKNOWN_PROFILES)
+      // a warning that says it was not checked; one the client asked for by name stays an error.
+      if (options.asked || this.unknownProfiles === 'error') return issues;
+      return issues.map((i) => (i.code === 'not-supported' && i.severity === 'error'
+        ? { ...i, severity: 'warning' as const, diagnostics: `${i.diagnostics}: the resource was not checked against it (only against R4's rules and the declared profiles this server holds)` }
+        : i));
+    }
     const issues = checker.check(resource, { resolver: this, scope: options.scope, at: options.at });
     const note = standInNote(resolved, at);
     return note ? [note, ...issues] : issues;
@@ -104,11 +113,11 @@ export class ValidationEngine implements ProfileResolver {
 const engines = new Map<string, ValidationEngine>();
 
 /** One engine per set of folders and policy, over the shared registry of those folders. */
-export function validationEngine(folders: string[], unknownExtensions: UnknownExtensionPolicy = 'warning'): ValidationEngine {
-  const key = `${unknownExtensions}\n${folders.join('\n')}`;
+export function validationEngine(folders: string[], unknownExtensions: UnknownExtensionPolicy = 'warning', unknownProfiles: 'warning' | 'error' = 'warning'): ValidationEngine {
+  const key = `${unknownExtensions}\n${unknownProfiles}\n${folders.join('\n')}`;
   let engine = engines.get(key);
   if (!engine) {
-    engine = new ValidationEngine(profileRegistry(folders), folders, unknownExtensions);
+    engine = new ValidationEngine(profileRegistry(folders), folders, unknownExtensions, unknownProfiles);
     engines.set(key, engine);
   }
   return engine;
