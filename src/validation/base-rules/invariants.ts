@@ -68,7 +68,8 @@ export const NATIVE: Record<string, Native> = {
   // reference.startsWith('#').not() or (reference.substring(1) in %rootResource.contained.id)
   'ref-1': (v, env) => {
     const ref = v.reference;
-    if (typeof ref !== 'string' || !ref.startsWith('#')) return true;
+    // '#' alone points at the container resource (references.html#contained).
+    if (typeof ref !== 'string' || !ref.startsWith('#') || ref === '#') return true;
     const root = env.rootResource as Json | undefined;
     return contained(root ?? {}).some((c) => c.id === ref.slice(1));
   },
@@ -96,7 +97,6 @@ export const NATIVE: Record<string, Native> = {
   },
   'dom-4': (v) => contained(v).every((c) => (c.meta as Json | undefined)?.versionId === undefined && (c.meta as Json | undefined)?.lastUpdated === undefined),
   'dom-5': (v) => contained(v).every((c) => (c.meta as Json | undefined)?.security === undefined),
-  'dom-6': (v) => typeof (v.text as Json | undefined)?.div === 'string',
 };
 
 /** htmlChecks() (txt-1, txt-2) is not FHIRPath fhirpath.js can run: the narrative module judges the XHTML. */

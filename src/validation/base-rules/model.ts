@@ -154,7 +154,8 @@ export class BaseRules {
     const all: Invariant[] = [];
     for (const [url, sd] of this.definitions) {
       if (sd.kind === 'logical' || sd.kind === 'primitive-type') continue;
-      if (sd.derivation === 'constraint' && sd.kind === 'resource') continue; // core profiles (vitalsigns …) are profiles, not base rules
+      // Core profiles (vitalsigns, SimpleQuantity …) are compiled when something names them.
+      if (sd.derivation === 'constraint') continue;
       const rule = this.rules(url);
       const seen = new Set<ObjectRule>();
       const collect = (o: ObjectRule | undefined): void => {

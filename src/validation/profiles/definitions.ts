@@ -5,7 +5,7 @@ import { R4_VERSION, readDefinitionBundle } from '../../fhir/definitions';
 import { NON_R4_ELEMENTS, R4_TYPES } from '../../fhir/r4-deviations';
 
 /**
- * StructureDefinitions by canonical URL: R4's own types and resources (corrected to HL7's R4, see
+ * StructureDefinitions by canonical URL: R4's own types, resources and profiles (corrected to HL7's R4, see
  * fhir/r4-deviations.ts), plus those of implementation guides read from folders (ours under
  * profiles/, and any `--ig` folder). Loaded once at start-up.
  */
@@ -32,7 +32,9 @@ let core: Map<string, StructureDefinition> | undefined;
 export function coreDefinitions(): ReadonlyMap<string, StructureDefinition> {
   if (!core) {
     core = new Map();
-    for (const file of ['profiles-types.json', 'profiles-resources.json']) {
+    // profiles-others.json holds R4's own profiles (vitalsigns, bp, bodyweight, bmi, …): known to
+    // $validate?profile= and meta.profile like any profile.
+    for (const file of ['profiles-types.json', 'profiles-resources.json', 'profiles-others.json']) {
       for (const entry of readDefinitionBundle(file).entry ?? []) {
         const sd = entry.resource as StructureDefinition | undefined;
         if (sd?.resourceType === 'StructureDefinition' && sd.url.startsWith(CORE) && sd.fhirVersion === R4_VERSION) core.set(sd.url, corrected(sd));
