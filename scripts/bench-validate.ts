@@ -1,5 +1,9 @@
 /**
- * Profile validation benchmark (run by hand: `npm run bench:validate -- --ig-root ../shared/abdm-ig --rounds 5`).
+ * Validation benchmark (run by hand: `npm run bench:validate -- --ig-root ../shared/abdm-ig --synthea ../shared/synthea --rounds 5`).
+ * Part 1, R4 base rules: every Synthea resource (9,108 valid R4 resources) through the checks a
+ * write makes (JSON rules, schema, cardinalities, every invariant, bindings, extensions), and
+ * through @medplum/core's validateResource (its R4 base validation) in the same run.
+ * Part 2, national profiles:
  * Validates the NRCeS 6.5.0 examples (each against the profiles it declares) and generated
  * resources against the national profiles, with our base rules, extension checks and compiled profile checkers (Bundle
  * entries with their Bundle in scope, so target profiles are checked too) and, in the same run on the
@@ -28,6 +32,42 @@ const ROOT = path.resolve(args.get('ig-root') ?? '../shared/abdm-ig');
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const GENERATED = Number(args.get('generated') ?? 2000);
 const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition';
+const SYNTHEA = path.resolve(args.get('synthea') ?? '../shared/synthea');
+const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
+
+/** Resources/s of `fn` over `items`, one pass. */
+function rateOf<T>(items: T[], fn: (item: T) => unknown): number {
+  const t = process.hrtime.bigint();
+  for (const item of items) fn(item);
+  return items.length / (Number(process.hrtime.bigint() - t) / 1e9);
+}
+
+/** Part 1: R4 base rules over Synthea, ours against @medplum/core's, rounds interleaved. */
+function baseRulesRun(engine: ValidationEngine): void {
+  if (!fs.existsSync(SYNTHEA)) { console.log(`(no Synthea under ${SYNTHEA}: base-rule run skipped; pass --synthea)`); return; }
+  const resources: Resource[] = [];
+  for (const f of fs.readdirSync(SYNTHEA).filter((x) => x.endsWith('.json'))) {
+    for (const e of (JSON.parse(fs.readFileSync(path.join(SYNTHEA, f), 'utf8')) as { entry: { resource: Resource }[] }).entry) resources.push(e.resource);
+  }
+  const terminology = engine.registry.terminology;
+  const ours = (r: Resource): boolean => validateBase(r, { maxDepth: 64, terminology }).some(isError) || engine.extensions(r).some(isError);
+  const theirs = (r: Resource): boolean => {
+    try {
+      return validateResource(r).some((i) => i.severity === 'error');
+    } catch {
+      return true;
+    }
+  };
+  const oursErrors = resources.filter(ours).length;
+  const theirErrors = resources.filter(theirs).length;
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) { a.push(rateOf(resources, ours)); b.push(rateOf(resources, theirs)); }
+  console.log(`R4 base rules over ${resources.length} Synthea resources, median of ${ROUNDS} rounds, interleaved:`);
+  console.log(`  ours            ${median(a).toFixed(0).padStart(8)} resources/s  (resources with an error: ${oursErrors})`);
+  console.log(`  @medplum/core   ${median(b).toFixed(0).padStart(8)} resources/s  (resources with an error: ${theirErrors})`);
+  console.log(`  ratio ours / @medplum/core = ${(median(a) / median(b)).toFixed(1)}`);
+}
 
 async function main(): Promise<void> {
   const profilesDir = path.join(ROOT, 'profiles/ndhm.in-6.5.0');
@@ -36,13 +76,14 @@ async function main(): Promise<void> {
   const folders = [profilesDir, path.join(ROOT, 'terminology/ndhm.in-6.5.0')];
   const engine = new ValidationEngine(new ProfileRegistry(folders), folders);
   engine.compileAll();
+  for (const file of ['profiles-types.json', 'profiles-resources.json']) indexStructureDefinitionBundle(readDefinitionBundle(file) as never);
+  baseRulesRun(engine);
 
   // The same snapshots for both validators: @medplum/core cannot expand differentials itself.
   const igDefinitions = readStructureDefinitions(profilesDir);
   const byUrl = new Map<string, StructureDefinition>(coreDefinitions());
   for (const sd of igDefinitions) byUrl.set(sd.url, sd);
   const snapshots = new SnapshotGenerator((url) => byUrl.get(url.split('|')[0]));
-  for (const file of ['profiles-types.json', 'profiles-resources.json']) indexStructureDefinitionBundle(readDefinitionBundle(file) as never);
   const medplumProfiles = new Map<string, StructureDefinition>();
   for (const sd of igDefinitions) {
     const full = { ...sd, snapshot: { element: snapshots.snapshot(sd) } } as StructureDefinition;
@@ -74,12 +115,12 @@ async function main(): Promise<void> {
     });
   }
 
-  // Ours = base R4 rules (JSON schema + JSON rules), every extension against its definition, and
+  // Ours = base R4 rules (JSON schema, JSON rules, cardinalities, invariants, bindings), every extension against its definition, and
   // the profile with its type and target profiles, as a write is checked: more than the ground
   // @medplum/core's validateResource covers (it resolves no references).
-  const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
+  const terminology = engine.registry.terminology;
   const ours = (c: (typeof cases)[number]): boolean =>
-    validateBase(c.resource, { maxDepth: 64 }).some(isError)
+    validateBase(c.resource, { maxDepth: 64, terminology }).some(isError)
     || engine.extensions(c.resource).some(isError)
     || engine.validate(c.resource, c.profile, 'x', { scope: c.scope, at: c.at }).some(isError);
   const theirs = (c: (typeof cases)[number]): boolean => {

@@ -107,6 +107,72 @@ const HTML_CHECKS: Record<string, (div: string) => boolean> = {
 
 const silent = { traceFn: () => undefined };
 
+/** The top-level parts of `expression` split on ` ${word} ` (outside parentheses and strings). */
+function topLevel(expression: string, word: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const ch = expression[i];
+    if (ch === "'" && expression[i - 1] !== '\\') quoted = !quoted;
+    if (quoted) continue;
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && expression.startsWith(` ${word} `, i)) { parts.push(expression.slice(start, i)); start = i + word.length + 2; i = start - 1; }
+  }
+  parts.push(expression.slice(start));
+  return parts.map((p) => p.trim());
+}
+
+/** `name.a.b.empty()` or `name.a.where(…).empty()`: true whenever `name` is absent. */
+const EMPTY_PATH = /^([A-Za-z][A-Za-z0-9]*)(\.[A-Za-z][A-Za-z0-9]*)*(\.where\((.*)\))?\.empty\(\)$/;
+const EXISTS = /^([A-Za-z][A-Za-z0-9]*)\.exists\(\)$/;
+
+/** Balanced parentheses and quotes: the `where(…)` captured is one call, not `where(a).count(b`. */
+function balanced(text: string): boolean {
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "'" && text[i - 1] !== '\\') quoted = !quoted;
+    if (quoted) continue;
+    if (text[i] === '(') depth++;
+    if (text[i] === ')' && --depth < 0) return false;
+  }
+  return depth === 0 && !quoted;
+}
+
+/**
+ * Element names whose absence alone makes the invariant hold, read off its FHIRPath: any
+ * top-level disjunct of the form `name….empty()` (`A.empty() or …`, as most R4 invariants are
+ * written), or the antecedent of a top-level `name.exists() implies …`. Navigating from nothing
+ * gives nothing, and `where` over nothing is nothing, so such a disjunct is true when `name` is
+ * absent; the FHIRPath is then not run at all. Expressions with `xor`, or with `implies` anywhere
+ * else, get no guard.
+ */
+export function absenceGuard(expression: string): string[] {
+  if (/ xor /.test(expression)) return [];
+  const implications = topLevel(expression, 'implies');
+  if (implications.length === 2) {
+    const m = EXISTS.exec(implications[0]);
+    return m && !/ implies /.test(implications[1]) ? [m[1]] : [];
+  }
+  if (implications.length > 1 || / implies /.test(expression)) return [];
+  return topLevel(expression, 'or').flatMap((part) => {
+    const m = EMPTY_PATH.exec(part);
+    return m && (m[4] === undefined || balanced(m[4])) ? [m[1]] : [];
+  });
+}
+
+/** Whether an object holds nothing under `name` (nor `_name`, nor a choice `nameX`). */
+function absent(value: Json, name: string): boolean {
+  for (const key in value) {
+    if (key === name || key === `_${name}`) return false;
+    if (key.length > name.length && key.startsWith(name) && key.charCodeAt(name.length) >= 65 && key.charCodeAt(name.length) <= 90) return false;
+  }
+  return true;
+}
+
 export function compileInvariant(c: ElementDefinitionConstraint, path: string): Invariant {
   const base = { key: c.key, severity: c.severity === 'error' ? 'error' as const : 'warning' as const, human: c.human, expression: c.expression as string };
   const html = HTML_CHECKS[c.key];
@@ -131,12 +197,13 @@ export function compileInvariant(c: ElementDefinitionConstraint, path: string): 
     }
   };
   const native = NATIVE[c.key];
-  const evaluate = native
-    ? (value: unknown, env: Env) => {
-      const fast = typeof value === 'object' && value !== null ? native(value as Json, env) : undefined;
-      return fast ?? viaFhirPath(value, env);
-    }
-    : viaFhirPath;
+  const guard = absenceGuard(c.expression as string);
+  const evaluate = (value: unknown, env: Env): boolean | undefined => {
+    if (typeof value !== 'object' || value === null) return viaFhirPath(value, env);
+    if (native) { const fast = native(value as Json, env); if (fast !== undefined) return fast; }
+    for (const name of guard) if (absent(value as Json, name)) return true;
+    return viaFhirPath(value, env);
+  };
   return { ...base, evaluate, unsupported };
 }
 

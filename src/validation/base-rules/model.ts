@@ -18,6 +18,8 @@ export interface TypeRef {
   primitive: boolean;
   /** An element that holds a whole resource (contained, Bundle.entry.resource …). */
   resource: boolean;
+  /** The type's rules once looked up (null: none), kept on the reference so the walk looks once. */
+  compiled?: ObjectRule | null;
 }
 
 export interface ElementRule {

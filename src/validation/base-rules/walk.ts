@@ -72,13 +72,24 @@ function unevaluable(state: State, inv: Invariant, at: string, why: string): voi
   push(state, { severity: 'warning', code: 'not-supported', diagnostics: `${inv.key} could not be checked (${why}): ${inv.expression.slice(0, 120)}`, expression: [at] });
 }
 
+/** Whether the object has a key besides `id` (ele-1: an element has a value or children). */
+function hasChildren(value: Json): boolean {
+  for (const key in value) if (key !== 'id') return true;
+  return false;
+}
+
+function present(value: Json, keys: string[]): boolean {
+  for (const k of keys) if (value[k] !== undefined) return true;
+  return false;
+}
+
 function walkObject(state: State, rule: ObjectRule, value: Json, at: string, env: Env, isResource: boolean): void {
-  if (!isResource && !Object.keys(value).some((k) => k !== 'id')) {
+  if (!isResource && !hasChildren(value)) {
     push(state, { severity: 'error', code: 'invariant', diagnostics: 'ele-1: All FHIR elements must have a @value or children', expression: [at] });
   }
-  runInvariants(state, rule.invariants, value, at, env);
+  if (rule.invariants.length > 0) runInvariants(state, rule.invariants, value, at, env);
   for (const { rule: element, keys } of rule.required) {
-    if (!keys.some((k) => value[k] !== undefined)) {
+    if (!present(value, keys)) {
       push(state, { severity: 'error', code: 'required', diagnostics: `${element.path}: minimum required = ${element.min}, but only found 0`, expression: [`${at}.${element.name}`] });
     }
   }
@@ -86,7 +97,7 @@ function walkObject(state: State, rule: ObjectRule, value: Json, at: string, env
     const count = keys.filter((k) => !k.startsWith('_')).reduce((n, k) => n + (Array.isArray(value[k]) ? (value[k] as unknown[]).length : value[k] === undefined ? 0 : 1), 0);
     if (count > element.max) push(state, { severity: 'error', code: 'structure', diagnostics: `${element.path}: maximum allowed = ${element.max}, but found ${count}`, expression: [`${at}.${element.name}`] });
   }
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
     const entry = rule.byKey.get(key);
     if (!entry) continue; // unknown keys are the schema's to report
     const child = value[key];
@@ -127,11 +138,12 @@ function walkValue(state: State, rule: ElementRule, type: TypeRef | undefined, i
     primitiveChecks(state, type, item, at);
   } else if (isObject(item)) {
     if (type.code === 'Extension') extensionChecks(state, item, at);
-    const typeRule = state.rules.rules(type.url);
+    if (type.compiled === undefined) type.compiled = state.rules.rules(type.url) ?? null;
+    const typeRule = type.compiled;
     if (typeRule) walkObject(state, typeRule, item, at, env, false);
     if (type.code === 'Attachment') attachmentChecks(state, item, at);
   }
-  runInvariants(state, rule.invariants, item, at, env);
+  if (rule.invariants.length > 0) runInvariants(state, rule.invariants, item, at, env);
   if (rule.binding && state.terminology) bindingChecks(state, rule, item, at);
 }
 

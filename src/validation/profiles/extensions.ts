@@ -107,9 +107,23 @@ function walk(value: Json, at: string, holder: string, isExtension: boolean, w: 
   }
 }
 
+/** Whether anything below `value` carries an extension: most resources carry none, and then there is nothing to walk. */
+function hasExtension(value: unknown, depth = 0): boolean {
+  if (depth > 128 || typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasExtension(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (key === 'extension' || key === 'modifierExtension') return true;
+    if (hasExtension((value as Json)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Every extension problem in a resource; `resolver` knows the extension definitions. */
 export function extensionIssues(resource: unknown, resolver: ProfileResolver, policy: UnknownExtensionPolicy): Issue[] {
-  if (!isObject(resource) || typeof resource.resourceType !== 'string') return [];
+  if (!isObject(resource) || typeof resource.resourceType !== 'string' || !hasExtension(resource)) return [];
   const at = resource.resourceType;
   // References in extension values (valueReference with a targetProfile) resolve among the resource's own parts.
   const scope = { bundle: at === 'Bundle' ? bundleScope(resource, at) : undefined, contained: containedScope(resource, at) };

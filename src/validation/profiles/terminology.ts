@@ -15,6 +15,8 @@ const SYNTAX: Record<string, { name: string; pattern: RegExp }> = {
 
 interface Expansion {
   codes: Set<string>;
+  /** The codes without their systems, built on first need (a bare `code` value is looked up here). */
+  bare?: Set<string>;
   /** Systems included whole: any code of them is in the set. */
   systems: Set<string>;
 }
@@ -36,6 +38,11 @@ function below(concepts: CodeSystemConcept[] | undefined, code: string): string[
   return [];
 }
 
+function bareCodes(expansion: Expansion): Set<string> {
+  expansion.bare ??= new Set([...expansion.codes].map((k) => k.slice(k.indexOf('|') + 1)));
+  return expansion.bare;
+}
+
 export class Terminology {
   private readonly valueSets = new Map<string, ValueSet>();
   private readonly codeSystems = new Map<string, CodeSystem>();
@@ -50,12 +57,15 @@ export class Terminology {
 
   /** The codes of a ValueSet, or undefined when it (or something it needs) is not held. */
   expand(url: string, depth = 0): Expansion | undefined {
+    const hit = this.expansions.get(url);
+    if (hit !== undefined) return hit;
     const canonical = url.split('|')[0];
     if (this.expansions.has(canonical)) return this.expansions.get(canonical);
     const vs = this.valueSets.get(canonical);
     let result: Expansion | undefined;
     if (vs && depth < 8) result = this.compute(vs, depth);
     this.expansions.set(canonical, result);
+    if (result !== undefined) this.expansions.set(url, result); // versioned URLs are looked up as written
     return result;
   }
 
@@ -121,7 +131,7 @@ export class Terminology {
     // A bare code (the `code` datatype) has no system: it is in the set if some system there has it,
     // or if the set takes a whole system whose codes cannot be listed here.
     const inSet = codings.filter((c) => c.code !== undefined && (c.system === undefined
-      ? expansion.systems.size > 0 || [...expansion.codes].some((k) => k.endsWith(`|${c.code}`))
+      ? expansion.systems.size > 0 || bareCodes(expansion).has(c.code as string)
       : expansion.codes.has(`${c.system}|${c.code}`) || expansion.systems.has(c.system)));
     for (const c of inSet) {
       const syntax = c.system !== undefined && expansion.systems.has(c.system) ? SYNTAX[c.system] : undefined;
