@@ -64,7 +64,8 @@ export class ValidationEngine implements ProfileResolver {
   /** The checker of any StructureDefinition the server holds, compiled on first use and kept. */
   checker(url: string): ProfileChecker | undefined {
     const canonical = url.split('|')[0];
-    const resource = this.registry.checker(canonical);
+    // A type or target profile naming an NRCeS URL is checked by its stand-in, as a declared one is.
+    const resource = this.registry.checker(this.registry.resolve(canonical)?.url ?? canonical);
     if (resource) return resource;
     if (this.compiled.has(canonical)) return this.compiled.get(canonical);
     const sd = this.definitions.get(canonical);
