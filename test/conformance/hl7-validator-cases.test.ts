@@ -26,7 +26,7 @@ interface Case { name: string; file: string; resourceType: string | null; expect
 /** `step:name` → why our verdict is the right one where it differs from the reference validator's. */
 const EXCEPTIONS: Record<string, string> = {};
 
-/** The reference validator's expressions carry comments (`/*Composition/x*/`) and type filters; the location is what is left. */
+/** The reference validator writes comments and type filters into its expressions; the location is what is left. */
 const plain = (expression: string): string => expression.replace(/\/\*.*?\*\//g, '').replace(/\.ofType\(\w+\)/g, '');
 const isError = (i: OperationOutcome['issue'][number]) => i.severity === 'error' || i.severity === 'fatal';
 
