@@ -5,6 +5,7 @@ import type { Issue } from '../../../src/fhir/errors';
 import { PROFILES_DIR } from '../../../src/main';
 import { ValidationEngine } from '../../../src/validation/profiles/engine';
 import { ProfileRegistry } from '../../../src/validation/profiles/registry';
+import { EXAMPLES, NRCES, OURS, VS, SCT } from './national-support';
 
 /**
  * The clinical stand-ins under profiles/ (Encounter, Condition, ServiceRequest, DocumentReference,
@@ -12,12 +13,6 @@ import { ProfileRegistry } from '../../../src/validation/profiles/registry';
  * PractitionerRole, Appointment), the value sets they bind to and the BrandName extension, each
  * checked through the NRCeS URL a resource declares, without the official IG.
  */
-const SHARED = path.resolve(__dirname, '../../../../../shared/abdm-ig');
-const EXAMPLES = path.join(SHARED, 'examples/ndhm.in-6.5.0');
-const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
-const OURS = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/';
-const VS = 'https://abdm-fhir-gateway.github.io/fhir/ValueSet/';
-const SCT = 'http://snomed.info/sct';
 
 const PROFILES = ['Encounter', 'Condition', 'ServiceRequest', 'DocumentReference', 'Binary', 'Media', 'ImagingStudy', 'Medication',
   'MedicationRequest', 'MedicationStatement', 'PractitionerRole', 'Appointment'];

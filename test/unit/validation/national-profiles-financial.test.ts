@@ -6,6 +6,7 @@ import type { Issue } from '../../../src/fhir/errors';
 import { PROFILES_DIR } from '../../../src/main';
 import { ValidationEngine } from '../../../src/validation/profiles/engine';
 import { ProfileRegistry } from '../../../src/validation/profiles/registry';
+import { SHARED, EXAMPLES, IG, NRCES, OURS, VS, SCT, leaves, edit } from './national-support';
 
 /**
  * Our stand-ins for the NRCeS billing and insurance (NHCX) profiles: Invoice, ChargeItem and the
@@ -14,14 +15,7 @@ import { ProfileRegistry } from '../../../src/validation/profiles/registry';
  * these profiles bind to. The IG has examples only for the invoice side, so each profile here is
  * exercised with a small resource of our own, through the NRCeS URL.
  */
-const SHARED = path.resolve(__dirname, '../../../../../shared/abdm-ig');
-const EXAMPLES = path.join(SHARED, 'examples/ndhm.in-6.5.0');
-const IG = [path.join(SHARED, 'profiles/ndhm.in-6.5.0'), path.join(SHARED, 'terminology/ndhm.in-6.5.0')];
-const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
-const OURS = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/';
 const CS = 'https://nrces.in/ndhm/fhir/r4/CodeSystem/';
-const VS = 'https://abdm-fhir-gateway.github.io/fhir/ValueSet/';
-const SCT = 'http://snomed.info/sct';
 
 const PROFILES = ['ChargeItem', 'Invoice', 'InvoiceRecord', 'Claim', 'ClaimResponse', 'Coverage', 'CoverageEligibilityRequest', 'CoverageEligibilityResponse',
   'InsurancePlan', 'PaymentNotice', 'PaymentReconciliation', 'Task', 'ClaimBundle', 'ClaimResponseBundle', 'CoverageEligibilityRequestBundle',
@@ -313,22 +307,6 @@ describe('profiles/: the billing and insurance (NHCX) stand-ins, their extension
       const ours = engine;
       const theirs = new ValidationEngine(official, IG, 'error');
       const hasError = (e: ValidationEngine, r: unknown, url: string) => e.validate(r, url, 'x').some((i) => i.severity === 'error');
-      const leaves = function* (v: unknown, at: (string | number)[] = []): Generator<(string | number)[]> {
-        if (typeof v !== 'object' || v === null) return;
-        for (const [k, child] of Object.entries(v)) {
-          if (at.length === 0 && k === 'resourceType') continue;
-          const here = [...at, Array.isArray(v) ? Number(k) : k];
-          yield here;
-          yield* leaves(child, here);
-        }
-      };
-      const edit = (r: unknown, at: (string | number)[], how: 'remove' | 'change'): unknown => {
-        const copy = structuredClone(r) as Record<string | number, unknown>;
-        const parent = at.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, copy);
-        const key = at[at.length - 1];
-        if (how === 'change') { if (typeof parent[key] === 'string') parent[key] = `${parent[key] as string}X`; } else if (Array.isArray(parent)) parent.splice(key as number, 1); else delete parent[key];
-        return copy;
-      };
       let compared = 0;
       const disagreements: string[] = [];
       const variants: [string, Json][] = PROFILES.map((name) => [name, RESOURCES[name]()]);

@@ -6,20 +6,13 @@ import type { Issue } from '../../../src/fhir/errors';
 import { PROFILES_DIR } from '../../../src/main';
 import { ValidationEngine } from '../../../src/validation/profiles/engine';
 import { ProfileRegistry } from '../../../src/validation/profiles/registry';
+import { EXAMPLES, IG, NRCES, OURS, VS, SCT, LOINC } from './national-support';
 
 /**
  * The wellness, immunization and clinical-event profiles under profiles/ (written from the NRCeS
  * ABDM IG 6.5.0 rules), checked through the NRCeS URLs they stand in for: a small resource of our
  * own conforms, and each key rule broken alone gives the expected issue at the right FHIRPath.
  */
-const SHARED = path.resolve(__dirname, '../../../../../shared/abdm-ig');
-const EXAMPLES = path.join(SHARED, 'examples/ndhm.in-6.5.0');
-const IG = [path.join(SHARED, 'profiles/ndhm.in-6.5.0'), path.join(SHARED, 'terminology/ndhm.in-6.5.0')];
-const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
-const OURS = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/';
-const VS = 'https://abdm-fhir-gateway.github.io/fhir/ValueSet/';
-const SCT = 'http://snomed.info/sct';
-const LOINC = 'http://loinc.org';
 
 const PROFILES = [
   'ObservationBodyMeasurement', 'ObservationGeneralAssessment', 'ObservationLifestyle', 'ObservationPhysicalActivity',

@@ -10,17 +10,13 @@ import { compliesWith, ProfileRegistry } from '../../../src/validation/profiles/
 import { SnapshotGenerator } from '../../../src/validation/profiles/snapshot';
 import { ValidationEngine } from '../../../src/validation/profiles/engine';
 import { testConfig } from '../../helpers/deps';
+import { EXAMPLES, IG, NRCES, OURS, leaves, edit } from './national-support';
 
 /**
  * The national profiles under profiles/, written from the NRCeS ABDM IG's rules, each standing in
  * for the NRCeS profile it was written from (structuredefinition-compliesWithProfile) until the
  * official IG is loaded with --ig.
  */
-const SHARED = path.resolve(__dirname, '../../../../../shared/abdm-ig');
-const EXAMPLES = path.join(SHARED, 'examples/ndhm.in-6.5.0');
-const IG = [path.join(SHARED, 'profiles/ndhm.in-6.5.0'), path.join(SHARED, 'terminology/ndhm.in-6.5.0')];
-const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
-const OURS = 'https://abdm-fhir-gateway.github.io/fhir/StructureDefinition/';
 
 /**
  * NRCeS profile name → ours, read from profiles/ itself: every profile we ship that declares
@@ -332,22 +328,6 @@ describe('profiles/: the national profiles we ship (written from the NRCeS ABDM 
       this.timeout(600_000);
       const official = new ProfileRegistry(IG);
       const hasError = (reg: ProfileRegistry, r: unknown, url: string) => reg.validate(r, url, 'x').some((i) => i.severity === 'error');
-      const leaves = function* (v: unknown, at: (string | number)[] = []): Generator<(string | number)[]> {
-        if (typeof v !== 'object' || v === null) return;
-        for (const [k, child] of Object.entries(v)) {
-          if (at.length === 0 && ['resourceType', 'meta', 'text'].includes(k)) continue;
-          const here = [...at, Array.isArray(v) ? Number(k) : k];
-          yield here;
-          yield* leaves(child, here);
-        }
-      };
-      const edit = (r: unknown, at: (string | number)[], how: 'remove' | 'change'): unknown => {
-        const copy = structuredClone(r) as Record<string | number, unknown>;
-        const parent = at.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, copy);
-        const key = at[at.length - 1];
-        if (how === 'change') { if (typeof parent[key] === 'string') parent[key] = `${parent[key] as string}X`; } else if (Array.isArray(parent)) parent.splice(key as number, 1); else delete parent[key];
-        return copy;
-      };
       let compared = 0;
       const disagreements: string[] = [];
       for (const file of fs.readdirSync(EXAMPLES).sort()) {
@@ -357,7 +337,7 @@ describe('profiles/: the national profiles we ship (written from the NRCeS ABDM 
         for (const [label, resource] of resources) {
           for (const url of resource.meta?.profile ?? []) {
             if (!registry.resolve(url)?.standInFor || KNOWN_WRONG[label]) continue;
-            for (const at of leaves(resource)) {
+            for (const at of leaves(resource, ['resourceType', 'meta', 'text'])) {
               for (const how of ['remove', 'change'] as const) {
                 const edited = edit(resource, at, how);
                 compared++;
