@@ -35,7 +35,7 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   const parts: MongoFilter[] = [];
   if (query.id !== undefined) parts.push({ rk: resourceKey(query.type ?? '', query.id) });
   else if (query.type !== undefined) parts.push({ type: query.type });
-  if (query.sinceMs !== undefined) parts.push({ ms: { $gt: query.sinceMs } });
+  if (query.sinceMs !== undefined) parts.push({ ms: { $gte: query.sinceMs } });
   if (query.at) parts.push({ ms: { $lt: query.at.endMs } }, { $or: [{ sup: { $exists: false } }, { sup: { $gt: query.at.startMs } }] });
   if (query.cursor !== undefined) parts.push(after(decodeCursor(query.cursor)));
   const docs = await coll.find(parts.length ? { $and: parts } : {}, {
