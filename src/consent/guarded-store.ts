@@ -21,6 +21,9 @@ export interface Guard {
 }
 
 
+/** Versions read from the store at a time while filling a restricted caller's history page. */
+const HISTORY_BATCH = 100;
+
 function refuseAppendOnly(type: string): void {
   if (APPEND_ONLY.has(type)) throw new FhirError('forbidden', `${type} is written by the server only and is never changed or deleted`);
 }
@@ -129,9 +132,29 @@ export class GuardedStore extends GuardedReader implements ResourceStore {
     return this.store.transact((uow) => work(new GuardedUnitOfWork(uow, this.guard, this.params)));
   }
 
+  /**
+   * History for a restricted caller (http.html#history, search.html#paging): the store's pages are
+   * read on until this page is full or history ends, so a page is never empty while a `next`
+   * link follows it; the cursor resumes right after the last version kept.
+   */
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    const page = await this.store.history(query);
-    return { ...page, versions: await this.filter(page.versions) };
+    const reach = await this.guard.reach();
+    const whole = reach.kind === 'all' || query.count === 0;
+    const kept: HistoryPage = { versions: [], cursors: [] };
+    let cursor = query.cursor;
+    for (;;) {
+      const page = await this.store.history(whole ? query : { ...query, cursor, count: Math.max(query.count, HISTORY_BATCH) });
+      for (let i = 0; i < page.versions.length; i++) {
+        if (!(await this.visible(page.versions[i]))) continue;
+        kept.versions.push(page.versions[i]);
+        kept.cursors.push(page.cursors[i]);
+        const last = i === page.versions.length - 1;
+        // Full: resume right after the last version kept.
+        if (!whole && kept.versions.length === query.count && (!last || page.nextCursor)) return { ...kept, nextCursor: page.cursors[i] };
+      }
+      if (whole || !page.nextCursor) return { ...kept, nextCursor: whole ? page.nextCursor : undefined };
+      cursor = page.nextCursor;
+    }
   }
 
   ping(): Promise<boolean> {

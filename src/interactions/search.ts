@@ -43,17 +43,24 @@ async function includes(deps: Deps, matches: LiveVersion[], parsed: ParsedSearch
   return out;
 }
 
-function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean): BundleLink[] {
+/**
+ * Paging links (search.html#paging): self, first, previous and next, and last when the total is
+ * known. Each repeats the search, `_type` of a system search included, so following one stays in it.
+ */
+function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean, total: number | undefined): BundleLink[] {
   const { count, offset } = parsed.query;
+  const types = request.query.getAll('_type');
   const url = (o: number): string => {
-    const params = new URLSearchParams(parsed.used.filter(([n]) => n !== '_offset' && n !== '_count'));
+    const params = new URLSearchParams(types.map((t): [string, string] => ['_type', t]));
+    for (const [n, v] of parsed.used) if (n !== '_offset' && n !== '_count') params.append(n, v);
     params.set('_count', String(count));
     if (o > 0) params.set('_offset', String(o));
     return `${request.base}${pathPart}?${params.toString()}`;
   };
-  const out: BundleLink[] = [{ relation: 'self', url: url(offset) }];
-  if (offset > 0) out.push({ relation: 'first', url: url(0) }, { relation: 'previous', url: url(Math.max(0, offset - count)) });
+  const out: BundleLink[] = [{ relation: 'self', url: url(offset) }, { relation: 'first', url: url(0) }];
+  if (offset > 0) out.push({ relation: 'previous', url: url(Math.max(0, offset - count)) });
   if (hasMore && count > 0) out.push({ relation: 'next', url: url(offset + count) });
+  if (total !== undefined && count > 0) out.push({ relation: 'last', url: url(Math.max(0, Math.floor((total - 1) / count) * count)) });
   return out;
 }
 
@@ -86,7 +93,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
       search: { mode: 'outcome' },
     });
   }
-  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore), {
+  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore, page.total), {
     id: deps.ids.newId(), meta: { lastUpdated: deps.clock.now().toISOString() },
   });
   if (page.total !== undefined) result.total = page.total;

@@ -53,6 +53,11 @@ export interface HistoryPage {
   versions: StoredVersion[];
   /** Present when more versions follow this page. */
   nextCursor?: string;
+  /**
+   * The cursor that resumes right after each version (`cursors[i]` follows `versions[i]`), so a
+   * caller that keeps only some versions (consent filtering) can end its page anywhere.
+   */
+  cursors: string[];
 }
 
 export interface SearchPage {

@@ -44,5 +44,9 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   const more = docs.length > query.count;
   const page = more ? docs.slice(0, query.count) : docs;
   const last = page[page.length - 1];
-  return { versions: page.map(toVersion), nextCursor: more ? encodeCursor({ ms: last.ms, rk: last.rk, v: last.v }) : undefined };
+  return {
+    versions: page.map(toVersion),
+    nextCursor: more ? encodeCursor({ ms: last.ms, rk: last.rk, v: last.v }) : undefined,
+    cursors: page.map((d) => encodeCursor({ ms: d.ms, rk: d.rk, v: d.v })),
+  };
 }
