@@ -20,6 +20,47 @@ describe('REST details exactly as R4 says', () => {
     assert.equal(typeSince.entry?.length, 1);
     const later = (await t.http.get(`/fhir/_history?_since=${encodeURIComponent(new Date(Date.parse(at) + 1).toISOString())}`)).body as Bundle;
     assert.equal(later.entry, undefined);
-    void assertOutcome;
+  });
+});
+
+describe('_summary and _elements on read and vread (search.html#summary, search.html#elements)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+  const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
+  const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Hb 13</div>' };
+
+  it('_summary=text keeps text, id, meta and the mandatory elements, tagged SUBSETTED', async () => {
+    const obs = await t.http.post('/fhir/Observation').set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Observation', text, status: 'final', code: { text: 'Hb' }, valueQuantity: { value: 13 }, note: [{ text: 'fasting' }] });
+    assert.equal(obs.status, 201);
+    const res = await t.http.get(`/fhir/Observation/${obs.body.id}?_summary=text`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'id', 'meta', 'resourceType', 'status', 'text']);
+    assert.deepEqual(res.body.meta.tag, [SUBSETTED]);
+    assert.equal(res.headers.etag, 'W/"1"');
+  });
+
+  it('_summary=true and _elements apply on read and vread; _summary=false and no parameter return the whole resource', async () => {
+    const p = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ text }));
+    const id = p.body.id as string;
+    const summary = (await t.http.get(`/fhir/Patient/${id}?_summary=true`)).body;
+    assert.equal(summary.text, undefined);
+    assert.deepEqual(summary.name, [{ family: 'Sharma', given: ['Asha'] }]);
+    assert.deepEqual(summary.meta.tag, [SUBSETTED]);
+    const elements = (await t.http.get(`/fhir/Patient/${id}/_history/1?_elements=gender`)).body;
+    assert.deepEqual(Object.keys(elements).sort(), ['gender', 'id', 'meta', 'resourceType']);
+    assert.deepEqual(elements.meta.tag, [SUBSETTED]);
+    for (const url of [`/fhir/Patient/${id}?_summary=false`, `/fhir/Patient/${id}`]) {
+      const whole = (await t.http.get(url)).body;
+      assert.ok(whole.text && whole.name && whole.birthDate, url);
+      assert.equal(whole.meta.tag, undefined, url);
+    }
+  });
+
+  it('a _summary a read cannot honour is a 400', async () => {
+    const p = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient());
+    assertOutcome(await t.http.get(`/fhir/Patient/${p.body.id}?_summary=count`), 400, 'invalid');
+    assertOutcome(await t.http.get(`/fhir/Patient/${p.body.id}?_summary=bogus`), 400, 'invalid');
   });
 });
