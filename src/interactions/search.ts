@@ -6,7 +6,8 @@ import { bundle } from '../fhir/bundle';
 import { isResourceType, r4ResourceTypes } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
 import { operationOutcome } from '../fhir/operation-outcome';
-import { parseSearch, type ParsedSearch } from '../search/parse';
+import { parseSearch, RESULT_PARAMS, type ParsedSearch } from '../search/parse';
+import type { SearchParameters } from '../search/parameters';
 import type { Condition, IncludeSpec } from '../search/query';
 import { shapeResource } from '../search/shape';
 import { resolveValueSets } from '../search/valuesets';
@@ -106,11 +107,31 @@ export const searchType: Handler = async (deps, request) => {
   return run(deps, request, [type], `/${type}`);
 };
 
+/**
+ * Across several types only a parameter every one of them defines may be used (search.html,
+ * searching across types): `_id`, `_lastUpdated` and the other all-resource ones, or one the
+ * types named in `_type` share. One that only some define would quietly search the others
+ * unfiltered, so it is a 400 naming it. A parameter no type knows is left to the parser
+ * (reported as unknown, or refused with handling=strict).
+ */
+function checkCommon(params: SearchParameters, types: string[], query: URLSearchParams): void {
+  for (const name of new Set(query.keys())) {
+    const code = name.split(/[:.]/)[0];
+    if (RESULT_PARAMS.has(code) || code === '_offset' || code === '_id' || code === '_has') continue;
+    const lacking = types.filter((t) => !params.get(t, code));
+    if (lacking.length === 0 || lacking.length === types.length) continue;
+    const which = lacking.length > 5 ? `${lacking.slice(0, 5).join(', ')} and ${lacking.length - 5} more` : lacking.join(', ');
+    throw new FhirError('invalid', `Search parameter '${code}' is not defined for ${which}; a search across types may only use parameters common to all of them`);
+  }
+}
+
 /** `GET [base]?_type=…` (search.html#searchsystem): several types, or all of them. */
 export const searchSystem: Handler = async (deps, request) => {
   const named = request.query.getAll('_type').flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
   for (const t of named) if (!isResourceType(t)) throw new FhirError('invalid', `_type names an unknown resource type '${t}'`);
-  return run(deps, request, named.length ? named : [...r4ResourceTypes()], '');
+  const types = named.length ? [...new Set(named)] : [...r4ResourceTypes()];
+  checkCommon(deps.search, types, request.query);
+  return run(deps, request, types, '');
 };
 
 /** `GET [base]/Patient/[id]/[type]` (http.html#search, R4 Patient CompartmentDefinition). */

@@ -64,3 +64,23 @@ describe('_summary and _elements on read and vread (search.html#summary, search.
     assertOutcome(await t.http.get(`/fhir/Patient/${p.body.id}?_summary=bogus`), 400, 'invalid');
   });
 });
+
+describe('Searching across types takes only parameters common to them all (search.html#searchsystem)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  it('a parameter some of the _type types lack is a 400 naming it; shared and all-resource ones work', async () => {
+    await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient());
+    await t.http.post('/fhir/Observation').set('Content-Type', FHIR_JSON).send({ resourceType: 'Observation', status: 'final', code: { text: 'Hb' } });
+    assertOutcome(await t.http.get('/fhir?_type=Patient,Observation&gender=female'), 400, 'invalid', /'gender' is not defined for Observation/);
+    assertOutcome(await t.http.get('/fhir?_type=Patient,Observation&code:text=Hb'), 400, 'invalid', /'code' is not defined for Patient/);
+    assertOutcome(await t.http.get('/fhir?gender=female'), 400, 'invalid', /'gender' is not defined for /);
+    const shared = await t.http.get('/fhir?_type=Patient,Practitioner&gender=female');
+    assert.equal(shared.status, 200);
+    assert.equal(shared.body.entry?.length, 1);
+    const common = await t.http.get('/fhir?_type=Patient,Observation&_lastUpdated=ge2020-01-01&_id=id-1,id-2');
+    assert.equal(common.status, 200);
+    assert.equal(common.body.entry?.length, 2);
+  });
+});
