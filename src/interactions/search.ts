@@ -139,6 +139,7 @@ export const searchCompartment: Handler = async (deps, request) => {
   const compartment = requireType(request.type);
   const id = requireId(request.id);
   const type = request.compartmentType ?? '';
+  if (type.startsWith('$')) throw new FhirError('not-supported', `Operation '${type.slice(0, 64)}' is not supported here`);
   if (compartment !== 'Patient') throw new FhirError('not-supported', `Only the Patient compartment is supported, not ${compartment}`);
   if (!isResourceType(type)) throw new FhirError('not-found', `'${type}' is not a FHIR R4 resource type this server knows`);
   const codes = compartmentParams(type);

@@ -84,3 +84,43 @@ describe('Searching across types takes only parameters common to them all (searc
     assert.equal(common.body.entry?.length, 2);
   });
 });
+
+describe('Operations the server lacks, and methods a URL does not take (http.html#operations, http.html)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  it('an operation not implemented, at system, type or instance level, is not-supported and named (operations.html)', async () => {
+    const p = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient());
+    const cases = [
+      t.http.get(`/fhir/Patient/${p.body.id}/$everything`),
+      t.http.post(`/fhir/Patient/${p.body.id}/$everything`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' }),
+      t.http.get('/fhir/Patient/$everything'),
+      t.http.get('/fhir/$export'),
+      t.http.post('/fhir/$convert').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' }),
+      t.http.post('/fhir/Patient/$match').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters' }),
+    ];
+    for (const res of await Promise.all(cases)) {
+      const outcome = assertOutcome(res, 400, 'not-supported', /^Operation '\$(everything|export|convert|match)' is not supported here/);
+      assert.doesNotMatch(outcome.issue[0].diagnostics ?? '', /resource type|valid FHIR id/);
+    }
+    // Known elsewhere: the answer says where.
+    assertOutcome(await t.http.post('/fhir/$validate').set('Content-Type', FHIR_JSON).send(patient()), 400, 'not-supported', /POST \[base\]\/\[type\]\/\$validate/);
+  });
+
+  it('a 405 carries Allow with the methods the URL does take (RFC 9110 §15.5.6)', async () => {
+    const res = await t.http.post('/fhir/Patient/1').set('Content-Type', FHIR_JSON).send(patient());
+    assertOutcome(res, 405, 'not-supported');
+    assert.equal(res.headers.allow, 'GET, HEAD, PUT, PATCH, DELETE');
+    const history = await t.http.delete('/fhir/Patient/1/_history');
+    assertOutcome(history, 405, 'not-supported');
+    assert.equal(history.headers.allow, 'GET, HEAD');
+    const metadata = await t.http.put('/fhir/metadata').set('Content-Type', FHIR_JSON).send({});
+    assertOutcome(metadata, 405, 'not-supported');
+    assert.equal(metadata.headers.allow, 'GET, HEAD');
+    // An operation asked for by the wrong method is a 405 as well.
+    const validate = await t.http.get('/fhir/Patient/$validate');
+    assertOutcome(validate, 405, 'not-supported');
+    assert.equal(validate.headers.allow, 'POST');
+  });
+});
