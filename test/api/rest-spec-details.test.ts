@@ -124,3 +124,24 @@ describe('Operations the server lacks, and methods a URL does not take (http.htm
     assert.equal(validate.headers.allow, 'POST');
   });
 });
+
+describe('If-None-Match: * on PUT creates only if absent (http.html#concurrency, http.html#cond-update)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+  const put = (url: string, body: object) => t.http.put(url).set('Content-Type', FHIR_JSON).set('If-None-Match', '*').send(body);
+
+  it('creates a new resource, and refuses with 412 to overwrite an existing one', async () => {
+    const first = await put('/fhir/Patient/pt-1', patient({ id: 'pt-1' }));
+    assert.equal(first.status, 201);
+    assertOutcome(await put('/fhir/Patient/pt-1', patient({ id: 'pt-1', gender: 'male' })), 412, 'duplicate', /already exists/);
+    const now = await t.http.get('/fhir/Patient/pt-1');
+    assert.equal(now.body.meta.versionId, '1');
+    assert.equal(now.body.gender, 'female');
+    // Conditional update: a match exists, so the precondition fails too.
+    assertOutcome(await put('/fhir/Patient?_id=pt-1', patient({ gender: 'male' })), 412, 'duplicate');
+    // A deleted resource is absent: the PUT recreates it.
+    await t.http.delete('/fhir/Patient/pt-1');
+    assert.equal((await put('/fhir/Patient/pt-1', patient({ id: 'pt-1' }))).status, 201);
+  });
+});
