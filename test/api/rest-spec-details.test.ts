@@ -145,3 +145,23 @@ describe('If-None-Match: * on PUT creates only if absent (http.html#concurrency,
     assert.equal((await put('/fhir/Patient/pt-1', patient({ id: 'pt-1' }))).status, 201);
   });
 });
+
+describe('CapabilityStatement searchRevInclude (capabilitystatement.html)', () => {
+  it("lists the reference parameters that can point at the type, not the type's own", async () => {
+    const t = api();
+    try {
+      const cs = (await t.http.get('/fhir/metadata')).body as { rest: { resource: { type: string; searchRevInclude?: string[]; searchInclude?: string[] }[] }[] };
+      const of = (type: string) => cs.rest[0].resource.find((r) => r.type === type);
+      const patientRev = of('Patient')?.searchRevInclude ?? [];
+      for (const ref of ['Observation:subject', 'Observation:patient', 'Encounter:patient', 'Condition:subject']) assert.ok(patientRev.includes(ref), ref);
+      assert.ok(!patientRev.includes('Patient:general-practitioner'), 'a Patient parameter that cannot point at a Patient');
+      // Each listed parameter really can target the type.
+      assert.ok((of('Organization')?.searchRevInclude ?? []).includes('Patient:organization'));
+      assert.ok(!(of('Organization')?.searchRevInclude ?? []).includes('Organization:endpoint'));
+      // searchInclude stays the type's own.
+      assert.ok(of('Patient')?.searchInclude?.includes('Patient:general-practitioner'));
+    } finally {
+      await t.close();
+    }
+  });
+});
