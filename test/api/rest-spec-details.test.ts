@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, BundleEntry } from 'fhir/r4';
 import { api, assertOutcome, FHIR_JSON, patient } from '../helpers/api';
 
 describe('REST details exactly as R4 says', () => {
@@ -163,5 +163,53 @@ describe('CapabilityStatement searchRevInclude (capabilitystatement.html)', () =
     } finally {
       await t.close();
     }
+  });
+});
+
+/** A small document: Composition first, its subject and one Observation inside (bundle.html#document). */
+function document(value = 'doc-9', hb = 13.2): Bundle {
+  const u = (n: number) => `urn:uuid:00000000-0000-4000-8000-00000000010${n}`;
+  return {
+    resourceType: 'Bundle', type: 'document', timestamp: '2026-03-14T10:00:00+05:30',
+    identifier: { system: 'http://hip.example.in', value },
+    entry: [
+      { fullUrl: u(1), resource: { resourceType: 'Composition', status: 'final', type: { text: 'Lab report' }, subject: { reference: u(2) }, date: '2026-03-14T10:00:00+05:30', author: [{ display: 'Lab' }], title: 'Lab', section: [{ entry: [{ reference: u(3) }] }] } },
+      { fullUrl: u(2), resource: { resourceType: 'Patient', name: [{ family: 'Iyer' }] } },
+      { fullUrl: u(3), resource: { resourceType: 'Observation', status: 'final', code: { text: 'Hb' }, subject: { reference: u(2) }, valueQuantity: { value: hb } } },
+    ] as unknown as BundleEntry[],
+  };
+}
+
+describe('Documents posted again (bundle.html#document, documents.html)', () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+  const postDoc = (doc: object) => t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send(doc);
+  const count = async (query: string) => ((await t.http.get(`/fhir/${query}`)).body as Bundle).entry?.length ?? 0;
+
+  it('the same document again returns the stored one (200, same id) and stores nothing twice; other content under its identifier is a 409', async () => {
+    const first = await postDoc(document());
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    // Same content, keys in another order: the same document.
+    const reordered = Object.fromEntries(Object.entries(document()).reverse());
+    const again = await postDoc(reordered);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(await count('Bundle'), 1);
+    assert.equal(await count('Observation'), 1);
+    assert.equal(await count('Patient'), 1);
+    const changed = await postDoc(document('doc-9', 9.1));
+    assertOutcome(changed, 409, 'conflict', /already stored under the identifier/);
+    assert.equal(await count('Observation'), 1);
+    // In a transaction too.
+    const tx = await t.http.post('/fhir').set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Bundle', type: 'transaction', entry: [{ resource: document(), request: { method: 'POST', url: 'Bundle' } }],
+    });
+    assert.equal(tx.status, 200, JSON.stringify(tx.body));
+    assert.equal(tx.body.entry[0].response.status.slice(0, 3), '200');
+    assert.equal(await count('Bundle'), 1);
+    // Another identifier is another document.
+    assert.equal((await postDoc(document('doc-10'))).status, 201);
+    assert.equal(await count('Bundle'), 2);
   });
 });
