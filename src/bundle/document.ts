@@ -11,7 +11,8 @@ import { rewriteReferences } from './references';
  * entry is a Composition. The Bundle is a signed, attested unit, so it is stored exactly as
  * sent and never rewritten. To make its contents findable, each entry is also stored as a
  * resource of its own (server-assigned id, references pointing at those copies, `meta.source`
- * naming the document, so `DiagnosticReport?_source=Bundle/{id}` lists what came from it).
+ * naming the document relative to this server, `Bundle/{id}`, so `DiagnosticReport?_source=Bundle/{id}`,
+ * or the same with any base URL of this server, lists what came from it).
  * Patients, practitioners and organisations that a stored resource already carries by the same
  * identifier (ABHA number, HPR id, HFR id) are linked to, not copied again.
  */
@@ -122,7 +123,9 @@ async function existingByIdentifier(deps: Deps, uow: UnitOfWork, resource: Resou
  */
 export async function storeDocumentEntries(deps: Deps, uow: UnitOfWork, doc: LiveVersion, base: string): Promise<void> {
   const bundle = doc.resource as Bundle;
-  const source = `${base}/Bundle/${doc.id}`;
+  // Relative to this server, not built from the request's Host: the same record is reached by
+  // many names (proxies, internal and public hosts), and `_source` must find it by any of them.
+  const source = `Bundle/${doc.id}`;
   const targets = new Map<string, string>();
   const plan: { resource: Resource; id: string; index: number }[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {

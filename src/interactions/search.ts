@@ -69,11 +69,30 @@ function strict(request: FhirRequest): boolean {
   return /(?:^|[;,\s])handling\s*=\s*strict/i.test(request.headers.prefer ?? '');
 }
 
+/**
+ * `_source` (search.html#all): the server names its own records relative to itself (`Bundle/1`,
+ * see bundle/document.ts), whatever host a request came by; a value given as an absolute URL under
+ * this request's base finds them too, and a relative one also finds records stored absolute.
+ */
+function sourceForms(where: Condition[], base: string): void {
+  for (const c of where) {
+    if (c.kind === 'or') sourceForms(c.any, base);
+    if (c.kind !== 'uri' || c.match !== 'exact' || !c.key.endsWith('._source')) continue;
+    const forms = new Set(c.values);
+    for (const v of c.values) {
+      if (v.startsWith(`${base}/`)) forms.add(v.slice(base.length + 1));
+      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(v)) forms.add(`${base}/${v}`);
+    }
+    c.values = [...forms];
+  }
+}
+
 async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: string, extra: Condition[] = []): Promise<FhirResult> {
   const parsed = parseSearch(deps.search, types, request.query, {
     strict: strict(request), defaultCount: deps.config.defaultPageSize, maxCount: deps.config.maxPageSize, base: request.base,
   });
   for (const type of types) authorizeSearch(request.principal, type, parsed.query.where, false);
+  sourceForms(parsed.query.where, request.base);
   parsed.query.where.push(...extra);
   parsed.query.where = await resolveValueSets(deps.store, parsed.query.where);
   const page = await deps.store.search(parsed.query);

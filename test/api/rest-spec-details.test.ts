@@ -213,3 +213,25 @@ describe('Documents posted again (bundle.html#document, documents.html)', () => 
     assert.equal(await count('Bundle'), 2);
   });
 });
+
+describe("A document's entries name it relative to the server (bundle.html#document, search.html#all _source)", () => {
+  let t: ReturnType<typeof api>;
+  beforeEach(() => { t = api(); });
+  afterEach(() => t.close());
+
+  it('meta.source is Bundle/{id}, not built from the Host header, and _source finds it by any host name', async () => {
+    const posted = await t.http.post('/fhir/Bundle').set('Host', 'hip-internal.example:8080').set('Content-Type', FHIR_JSON).send(document());
+    assert.equal(posted.status, 201, JSON.stringify(posted.body));
+    const id = posted.body.id as string;
+    const obs = ((await t.http.get('/fhir/Observation')).body as Bundle).entry?.[0].resource;
+    assert.equal(obs?.meta?.source, `Bundle/${id}`);
+    for (const value of [`Bundle/${id}`, `http://gateway.example.in/fhir/Bundle/${id}`, `http://hip-internal.example:8080/fhir/Bundle/${id}`]) {
+      const host = value.startsWith('http://') ? new URL(value).host : 'other.example';
+      const found = (await t.http.get(`/fhir/Observation?_source=${encodeURIComponent(value)}`).set('Host', host)).body as Bundle;
+      assert.equal(found.entry?.length, 1, value);
+    }
+    // An absolute URL under some other server's base is another source.
+    const elsewhere = (await t.http.get(`/fhir/Observation?_source=${encodeURIComponent(`http://elsewhere.example/fhir/Bundle/${id}`)}`).set('Host', 'gateway.example.in')).body as Bundle;
+    assert.equal(elsewhere.entry, undefined);
+  });
+});
