@@ -8,7 +8,7 @@ import type {
 } from '../storage/store';
 import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
 import { confine, restriction } from './restrict';
-import { stampWriter } from './writer';
+import { stampWriter, WRITER_SYSTEM } from './writer';
 
 /** The request's view of who is asking: their reach (loaded once, on first need) and the facts of a resource. */
 export interface Guard {
@@ -42,11 +42,27 @@ class GuardedReader implements StoreReader {
     // The reach first: a refused purpose must be refused whether or not the record exists.
     const reach = await this.guard.reach();
     if (!v) return undefined;
-    if (v.deleted || !v.resource) return reach.kind === 'all' ? v : undefined;
+    if (v.deleted || !v.resource) return reach.kind === 'all' || (await this.wroteBeforeDeletion(v, reach)) ? v : undefined;
     const decision = decide(reach, reach.kind === 'all' ? { type: v.type, id: v.id, patients: [], careDates: [], compositionTypes: [] } : this.guard.facts(v.resource));
     if (!decision.permit) return undefined;
     this.guard.shown?.(v, decision);
     return v;
+  }
+
+  /**
+   * A deleted record is shown as deleted (410 on read, http.html#read) to the practitioner or
+   * organisation who wrote its last version: they held it, so its deletion is theirs to know.
+   * To anyone else it stays absent (404), as if it never existed.
+   */
+  private async wroteBeforeDeletion(tombstone: StoredVersion, reach: Reach): Promise<boolean> {
+    if (reach.kind !== 'consents' || reach.self === undefined) return false;
+    for (let versionId = tombstone.versionId - 1; versionId >= Math.max(1, tombstone.versionId - 3); versionId--) {
+      const before = await this.inner.vread(tombstone.type, tombstone.id, versionId);
+      if (before?.deleted === false && before.resource) {
+        return (before.resource.meta?.tag ?? []).some((t) => t.system === WRITER_SYSTEM && t.code === reach.self);
+      }
+    }
+    return false;
   }
 
   protected async filter<T extends StoredVersion>(versions: T[]): Promise<T[]> {

@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import type { Bundle, BundleEntry } from 'fhir/r4';
+import { bearerAccess } from '../../src/auth/access';
+import { TokenVerifier } from '../../src/auth/verifier';
 import { api, assertOutcome, FHIR_JSON, patient } from '../helpers/api';
+import { AUDIENCE, ISSUER, testIssuer } from '../helpers/tokens';
 
 describe('REST details exactly as R4 says', () => {
   let t: ReturnType<typeof api>;
@@ -233,5 +236,36 @@ describe("A document's entries name it relative to the server (bundle.html#docum
     // An absolute URL under some other server's base is another source.
     const elsewhere = (await t.http.get(`/fhir/Observation?_source=${encodeURIComponent(`http://elsewhere.example/fhir/Bundle/${id}`)}`).set('Host', 'gateway.example.in')).body as Bundle;
     assert.equal(elsewhere.entry, undefined);
+  });
+});
+
+describe('A deleted record reads 410 for its writer and 404 for everyone else who may not see it (http.html#read)', () => {
+  let issuer: Awaited<ReturnType<typeof testIssuer>>;
+  let t: ReturnType<typeof api>;
+  before(async () => { issuer = await testIssuer(); });
+  after(() => issuer.cleanup());
+  afterEach(() => t.close());
+
+  it('the practitioner who wrote it gets 410 Gone; another practitioner gets 404 as if it never existed', async () => {
+    const verifier = new TokenVerifier({ kind: 'file', path: issuer.jwksFile }, { issuer: ISSUER, audience: AUDIENCE, now: () => new Date() });
+    await verifier.load();
+    t = api({ auth: bearerAccess(verifier) });
+    const bearer = async (claims: Record<string, unknown>) => `Bearer ${await issuer.mint(claims)}`;
+    const system = await bearer({ scope: 'system/*.cruds' });
+    const writer = await bearer({ scope: 'user/*.cruds', fhirUser: 'Practitioner/dr-1' });
+    const stranger = await bearer({ scope: 'user/*.cruds', fhirUser: 'Practitioner/dr-2' });
+    const pt = await t.http.post('/fhir/Patient').set('Authorization', system).set('Content-Type', FHIR_JSON).send(patient());
+    const obs = await t.http.post('/fhir/Observation').set('Authorization', writer).set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Observation', status: 'final', code: { text: 'Hb' }, subject: { reference: `Patient/${pt.body.id}` }, effectiveDateTime: '2026-01-10' });
+    assert.equal(obs.status, 201, JSON.stringify(obs.body));
+    const url = `/fhir/Observation/${obs.body.id}`;
+    assert.equal((await t.http.get(url).set('Authorization', writer)).status, 200);
+    assertOutcome(await t.http.get(url).set('Authorization', stranger), 404, 'not-found');
+    assert.ok([200, 204].includes((await t.http.delete(url).set('Authorization', writer)).status));
+    assertOutcome(await t.http.get(url).set('Authorization', writer), 410, 'deleted');
+    assertOutcome(await t.http.get(`${url}/_history/2`).set('Authorization', writer), 410, 'deleted');
+    assertOutcome(await t.http.get(url).set('Authorization', system), 410, 'deleted');
+    assertOutcome(await t.http.get(url).set('Authorization', stranger), 404, 'not-found');
+    assertOutcome(await t.http.get(`${url}/_history/2`).set('Authorization', stranger), 404, 'not-found');
   });
 });
