@@ -11,7 +11,8 @@ import { rewriteReferences } from './references';
  * entry is a Composition. The Bundle is a signed, attested unit, so it is stored exactly as
  * sent and never rewritten. To make its contents findable, each entry is also stored as a
  * resource of its own (server-assigned id, references pointing at those copies, `meta.source`
- * naming the document, so `DiagnosticReport?_source=Bundle/{id}` lists what came from it).
+ * naming the document relative to this server, `Bundle/{id}`, so `DiagnosticReport?_source=Bundle/{id}`,
+ * or the same with any base URL of this server, lists what came from it).
  * Patients, practitioners and organisations that a stored resource already carries by the same
  * identifier (ABHA number, HPR id, HFR id) are linked to, not copied again.
  */
@@ -70,6 +71,39 @@ export async function refuseDocumentChange(uow: UnitOfWork, type: string, id: st
   }
 }
 
+/** JSON with object keys sorted, so two resources compare by content, not by key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v));
+}
+
+/** A document's content: everything but the server's id and meta (version, time, writer tag). */
+const content = (bundle: Bundle): string => canonical({ ...bundle, id: undefined, meta: undefined });
+
+/**
+ * A document is identified by `Bundle.identifier` (bundle.html#document, documents.html: the
+ * same document keeps its identifier wherever it goes). Posting it again returns the stored one
+ * (nothing new stored, entries included); another document under the same identifier is a 409.
+ * Undefined: no document with that identifier is stored yet (that the caller can see).
+ */
+export async function storedDocument(deps: Deps, uow: UnitOfWork, bundle: Bundle, base: string): Promise<LiveVersion | undefined> {
+  const { system, value } = bundle.identifier ?? {};
+  if (!system || !value) return undefined;
+  const escape = (s: string): string => s.replace(/[,$|\\]/g, (c) => `\\${c}`);
+  const query = conditionalQuery(deps.search, 'Bundle', new URLSearchParams({ identifier: `${escape(system)}|${escape(value)}` }), base);
+  const page = await uow.search({ ...query, count: 10 });
+  const documents = page.versions.filter((v) => isDocument(v.resource));
+  const wanted = content(bundle);
+  const same = documents.find((v) => content(v.resource as Bundle) === wanted);
+  if (same) return same;
+  if (documents.length > 0) {
+    throw new FhirError('conflict', `Bundle/${documents[0].id} is already stored under the identifier ${system.slice(0, 200)}|${value.slice(0, 200)} with other content; `
+      + 'a new or corrected document needs an identifier of its own', { status: 409, expression: ['Bundle.identifier'] });
+  }
+  return undefined;
+}
+
 /** Types whose entries are matched to existing records by identifier instead of being copied. */
 const SHARED_BY_IDENTIFIER = new Set(['Patient', 'Practitioner', 'Organization']);
 
@@ -89,7 +123,9 @@ async function existingByIdentifier(deps: Deps, uow: UnitOfWork, resource: Resou
  */
 export async function storeDocumentEntries(deps: Deps, uow: UnitOfWork, doc: LiveVersion, base: string): Promise<void> {
   const bundle = doc.resource as Bundle;
-  const source = `${base}/Bundle/${doc.id}`;
+  // Relative to this server, not built from the request's Host: the same record is reached by
+  // many names (proxies, internal and public hosts), and `_source` must find it by any of them.
+  const source = `Bundle/${doc.id}`;
   const targets = new Map<string, string>();
   const plan: { resource: Resource; id: string; index: number }[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {

@@ -10,7 +10,7 @@ import { expectedVersion, validResource, withWarnings } from '../interactions/wr
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { SearchQuery } from '../search/query';
 import type { LiveVersion, StoreReader, UnitOfWork } from '../storage/store';
-import { checkDocument, isDocument, refuseDocumentChange, storeDocumentEntries } from './document';
+import { checkDocument, isDocument, refuseDocumentChange, storeDocumentEntries, storedDocument } from './document';
 import { atEntry, entryPath, patchDocument, type EntryRequest } from './entries';
 import { conditionalReferences, rewriteReferences } from './references';
 
@@ -173,6 +173,8 @@ async function written(deps: Deps, uow: UnitOfWork, s: Settled, base: string): P
     }
     case 'create': {
       if (s.existing) return { status: 200, version: s.existing, message: `${s.type}/${s.existing.id} already matches; nothing was created` };
+      const stored = isDocument(s.resource) ? await storedDocument(deps, uow, s.resource, base) : undefined;
+      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
       const version = await uow.create(s.resource as Resource, { id: s.target?.id, method: 'POST' });
       if (isDocument(s.resource)) await storeDocumentEntries(deps, uow, version, base);
       return { status: 201, version, location: true, message: `Created ${what}` };

@@ -8,7 +8,7 @@ import type {
 } from '../storage/store';
 import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
 import { confine, restriction } from './restrict';
-import { stampWriter } from './writer';
+import { stampWriter, WRITER_SYSTEM } from './writer';
 
 /** The request's view of who is asking: their reach (loaded once, on first need) and the facts of a resource. */
 export interface Guard {
@@ -20,6 +20,9 @@ export interface Guard {
   shown?(version: StoredVersion, decision: Decision): void;
 }
 
+
+/** Versions read from the store at a time while filling a restricted caller's history page. */
+const HISTORY_BATCH = 100;
 
 function refuseAppendOnly(type: string): void {
   if (APPEND_ONLY.has(type)) throw new FhirError('forbidden', `${type} is written by the server only and is never changed or deleted`);
@@ -39,11 +42,27 @@ class GuardedReader implements StoreReader {
     // The reach first: a refused purpose must be refused whether or not the record exists.
     const reach = await this.guard.reach();
     if (!v) return undefined;
-    if (v.deleted || !v.resource) return reach.kind === 'all' ? v : undefined;
+    if (v.deleted || !v.resource) return reach.kind === 'all' || (await this.wroteBeforeDeletion(v, reach)) ? v : undefined;
     const decision = decide(reach, reach.kind === 'all' ? { type: v.type, id: v.id, patients: [], careDates: [], compositionTypes: [] } : this.guard.facts(v.resource));
     if (!decision.permit) return undefined;
     this.guard.shown?.(v, decision);
     return v;
+  }
+
+  /**
+   * A deleted record is shown as deleted (410 on read, http.html#read) to the practitioner or
+   * organisation who wrote its last version: they held it, so its deletion is theirs to know.
+   * To anyone else it stays absent (404), as if it never existed.
+   */
+  private async wroteBeforeDeletion(tombstone: StoredVersion, reach: Reach): Promise<boolean> {
+    if (reach.kind !== 'consents' || reach.self === undefined) return false;
+    for (let versionId = tombstone.versionId - 1; versionId >= Math.max(1, tombstone.versionId - 3); versionId--) {
+      const before = await this.inner.vread(tombstone.type, tombstone.id, versionId);
+      if (before?.deleted === false && before.resource) {
+        return (before.resource.meta?.tag ?? []).some((t) => t.system === WRITER_SYSTEM && t.code === reach.self);
+      }
+    }
+    return false;
   }
 
   protected async filter<T extends StoredVersion>(versions: T[]): Promise<T[]> {
@@ -129,9 +148,29 @@ export class GuardedStore extends GuardedReader implements ResourceStore {
     return this.store.transact((uow) => work(new GuardedUnitOfWork(uow, this.guard, this.params)));
   }
 
+  /**
+   * History for a restricted caller (http.html#history, search.html#paging): the store's pages are
+   * read on until this page is full or history ends, so a page is never empty while a `next`
+   * link follows it; the cursor resumes right after the last version kept.
+   */
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    const page = await this.store.history(query);
-    return { ...page, versions: await this.filter(page.versions) };
+    const reach = await this.guard.reach();
+    const whole = reach.kind === 'all' || query.count === 0;
+    const kept: HistoryPage = { versions: [], cursors: [] };
+    let cursor = query.cursor;
+    for (;;) {
+      const page = await this.store.history(whole ? query : { ...query, cursor, count: Math.max(query.count, HISTORY_BATCH) });
+      for (let i = 0; i < page.versions.length; i++) {
+        if (!(await this.visible(page.versions[i]))) continue;
+        kept.versions.push(page.versions[i]);
+        kept.cursors.push(page.cursors[i]);
+        const last = i === page.versions.length - 1;
+        // Full: resume right after the last version kept.
+        if (!whole && kept.versions.length === query.count && (!last || page.nextCursor)) return { ...kept, nextCursor: page.cursors[i] };
+      }
+      if (whole || !page.nextCursor) return { ...kept, nextCursor: whole ? page.nextCursor : undefined };
+      cursor = page.nextCursor;
+    }
   }
 
   ping(): Promise<boolean> {

@@ -15,7 +15,7 @@ import { readBody } from './body';
 import { errorHandler, statusOf } from './error-handler';
 import { bodyKind, checkAcceptable, isPretty } from './negotiate';
 import { respond } from './respond';
-import { allowedMethods, ROUTES, type Route } from './routes';
+import { allowedMethods, ROUTES, unsupportedOperation, type Route } from './routes';
 
 export interface Lifecycle {
   /** False once shutdown has begun: /readyz then says 503 so load balancers drain us. */
@@ -32,8 +32,13 @@ function baseUrl(deps: Deps, req: IncomingMessage): string {
   return deps.config.baseUrl ?? `${protocol}://${req.headers.host ?? `${deps.config.host}:${deps.config.port}`}/fhir`;
 }
 
-/** Checks the path's type and id before any work: unknown type → 404, malformed id → 400. */
-function checkPath(params: Record<string, string | undefined>): void {
+/**
+ * Checks the path's type and id before any work: an operation the server lacks → 400
+ * not-supported, unknown type → 404, malformed id → 400.
+ */
+function checkPath(params: Record<string, string | undefined>, path: string): void {
+  const operation = unsupportedOperation(params, path);
+  if (operation) throw operation;
   if (params.type !== undefined && !isResourceType(params.type)) {
     throw new FhirError('not-found', `'${params.type}' is not a FHIR R4 resource type this server knows`);
   }
@@ -88,7 +93,7 @@ export async function serve(
   let principal: Principal | undefined;
   let scope: RequestScope | undefined;
   try {
-    checkPath(params);
+    checkPath(params, url.slice('/fhir'.length).split('?')[0]);
     // Open (loopback) mode answers without a promise: no microtask hop on every request.
     principal = route.access === 'public' || deps.auth.open ? LOCAL_PRINCIPAL : await deps.auth.authenticate(header(req, 'authorization'));
     authorize(principal, route.access, params.compartmentType ?? params.type ?? '*');
@@ -136,16 +141,18 @@ function handlerFor(deps: Deps, route: Route) {
   };
 }
 
-function methodNotAllowed(path: string) {
+/** A path the table knows, with a method it does not: 405 with the methods it does take in `Allow`. */
+function methodNotAllowed() {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const allowed = allowedMethods(path);
     const params = req.params as Record<string, string | undefined>;
     try {
-      checkPath(params);
+      checkPath(params, req.path);
     } catch (err) {
       return next(err);
     }
-    next(new FhirError('not-supported', `${req.method} is not supported on this URL; allowed: ${allowed.join(', ')}`, { status: 405 }));
+    const allowed = allowedMethods(req.path);
+    next(new FhirError('not-supported', `${req.method} is not supported on this URL; allowed: ${allowed.join(', ')}`,
+      { status: 405, headers: { Allow: allowed.join(', ') } }));
   };
 }
 
@@ -166,7 +173,7 @@ export function createHttpApp(deps: Deps, lifecycle: Lifecycle, middleware: ((re
   for (const route of ROUTES) {
     fhir[route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](route.path, handlerFor(deps, route));
   }
-  for (const path of new Set(ROUTES.map((r) => r.path as string))) fhir.all(path, methodNotAllowed(path));
+  for (const path of new Set(ROUTES.map((r) => r.path as string))) fhir.all(path, methodNotAllowed());
   app.use('/fhir', fhir);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new FhirError('not-found', `No FHIR endpoint at ${req.method} ${req.path.slice(0, 200)}`));

@@ -1,4 +1,5 @@
 import type { Action } from '../auth/scopes';
+import { FhirError } from '../fhir/errors';
 import type { InteractionName } from '../interactions/registry';
 
 /**
@@ -41,9 +42,41 @@ export const ROUTES = [
 
 export type Route = (typeof ROUTES)[number];
 
-/** Every distinct path, for answering 405 with the methods it does allow. */
+/**
+ * The methods a concrete path (relative to the base) supports, for the `Allow` header of a 405
+ * (RFC 9110 §15.5.6, http.html): those of the first pattern in the table it fits, as routing
+ * picks it. A `$name` segment fits only where the table names that very operation, not a
+ * `:type` or `:id`. HEAD goes with GET.
+ */
 export function allowedMethods(path: string): string[] {
-  return ROUTES.filter((r) => r.path === path).map((r) => r.method);
+  const segments = path.split('/').filter((s) => s !== '');
+  const first = ROUTES.find((r) => {
+    let params: Record<string, string> | undefined;
+    try { params = paramsOf(r, segments); } catch { return false; } // a malformed %-escape fits nothing
+    return params !== undefined && !Object.values(params).some((v) => v.startsWith('$'));
+  });
+  if (!first) return [];
+  const methods: string[] = ROUTES.filter((r) => r.path === first.path).map((r) => r.method);
+  return methods.includes('GET') ? ['GET', 'HEAD', ...methods.filter((m) => m !== 'GET')] : methods;
+}
+
+/**
+ * An operation (`$name`) in a path segment the table has no route for (http.html#operations,
+ * operations.html): a clear not-supported rather than "not a resource type" or "not a valid id".
+ * The same operation at another level is named, so the client can find it.
+ */
+export function unsupportedOperation(params: Record<string, string | undefined>, path: string): FhirError | undefined {
+  const op = Object.values(params).find((v) => v !== undefined && v.startsWith('$'));
+  if (op === undefined) return undefined;
+  const name = op.slice(0, 64);
+  // The operation is here, by another method (`GET [type]/$validate`): 405 with what it takes.
+  const allowed = allowedMethods(path);
+  if (allowed.length > 0) {
+    return new FhirError('not-supported', `Operation '${name}' takes ${allowed.join(', ')} here`, { status: 405, headers: { Allow: allowed.join(', ') } });
+  }
+  const elsewhere = ROUTES.filter((r) => r.path.split('/').includes(op)).map((r) => `${r.method} [base]${r.path.replace(/:(\w+)/g, '[$1]')}`);
+  const hint = elsewhere.length ? `; it is supported as ${elsewhere.join(', ')}` : '';
+  return new FhirError('not-supported', `Operation '${name}' is not supported here${hint}`);
 }
 
 export interface RouteMatch {
@@ -60,15 +93,20 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
   const segments = path.split('/').filter((s) => s !== '');
   for (const route of ROUTES) {
     if (route.method !== method) continue;
-    const pattern = route.path.split('/').filter((s) => s !== '');
-    if (pattern.length !== segments.length) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 0; i < pattern.length && ok; i++) {
-      if (pattern[i].startsWith(':')) params[pattern[i].slice(1)] = decodeURIComponent(segments[i]);
-      else ok = pattern[i] === segments[i];
-    }
-    if (ok) return { route, params };
+    const params = paramsOf(route, segments);
+    if (params) return { route, params };
   }
   return undefined;
+}
+
+/** The path parameters if the segments fit the route's pattern. */
+function paramsOf(route: Route, segments: string[]): Record<string, string> | undefined {
+  const pattern = route.path.split('/').filter((s) => s !== '');
+  if (pattern.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i].startsWith(':')) params[pattern[i].slice(1)] = decodeURIComponent(segments[i]);
+    else if (pattern[i] !== segments[i]) return undefined;
+  }
+  return params;
 }

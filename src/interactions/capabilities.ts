@@ -75,9 +75,32 @@ function modifiers(type: string): string {
   return `Modifiers: ${(MODIFIERS[type] ?? []).map((m) => `:${m}`).join(' ')}${EXTRAS[type] ?? ''}`;
 }
 
+/**
+ * `searchRevInclude` of each type (capabilitystatement.html): the reference parameters, of any
+ * type, whose targets include it, as `_revinclude=Observation:subject` on a Patient search.
+ * Built once per set of search parameters.
+ */
+const revIncludeCache = new WeakMap<Deps['search'], Map<string, string[]>>();
+
+function revIncludes(deps: Deps, target: string): string[] {
+  let byTarget = revIncludeCache.get(deps.search);
+  if (!byTarget) {
+    byTarget = new Map();
+    for (const source of r4ResourceTypes()) {
+      for (const p of deps.search.forType(source).values()) {
+        if (p.type !== 'reference') continue;
+        for (const t of new Set(p.targets)) byTarget.set(t, [...(byTarget.get(t) ?? []), `${source}:${p.code}`]);
+      }
+    }
+    revIncludeCache.set(deps.search, byTarget);
+  }
+  return byTarget.get(target) ?? [];
+}
+
 function searchCapabilities(deps: Deps, type: string): Partial<CapabilityStatementRestResource> {
   const params = [...deps.search.forType(type).values()];
   const refs = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
+  const rev = revIncludes(deps, type);
   return {
     searchParam: [
       { name: '_id', type: 'token', documentation: 'Modifiers: :not' },
@@ -86,7 +109,7 @@ function searchCapabilities(deps: Deps, type: string): Partial<CapabilityStateme
       })),
     ] as CapabilityStatementRestResource['searchParam'],
     searchInclude: refs.length ? ['*', ...refs] : undefined,
-    searchRevInclude: refs.length ? refs : undefined,
+    searchRevInclude: rev.length ? rev : undefined,
   };
 }
 

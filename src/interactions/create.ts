@@ -1,5 +1,5 @@
 import { authorizeSearch } from '../auth/access';
-import { checkDocument, isDocument, storeDocumentEntries } from '../bundle/document';
+import { checkDocument, isDocument, storeDocumentEntries, storedDocument } from '../bundle/document';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Issue } from '../fhir/errors';
 import type { FhirResult, Handler } from './types';
@@ -22,6 +22,10 @@ export const create: Handler = async (deps, request) => {
       if (found.kind === 'one') {
         return { status: 200, version: found.match, message: `${type}/${found.match.id} already matches; nothing was created` };
       }
+    }
+    if (document) {
+      const stored = await storedDocument(deps, uow, resource, request.base);
+      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
     }
     const version = await uow.create(resource);
     if (document) await storeDocumentEntries(deps, uow, version, request.base);

@@ -65,7 +65,8 @@ function link(request: FhirRequest, count: number, cursor?: string): string {
 async function history(deps: Deps, request: FhirRequest) {
   const query = parseQuery(deps, request);
   const page = await deps.store.history(query);
-  const links: BundleLink[] = [{ relation: 'self', url: link(request, query.count, query.cursor) }];
+  // The first page is the same request without a cursor; the last is not known without reading to the end.
+  const links: BundleLink[] = [{ relation: 'self', url: link(request, query.count, query.cursor) }, { relation: 'first', url: link(request, query.count) }];
   if (page.nextCursor) links.push({ relation: 'next', url: link(request, query.count, page.nextCursor) });
   const entries = page.versions.map((v) => historyEntry(request.base, v));
   return { status: 200, resource: bundle('history', entries, links, { id: deps.ids.newId(), meta: { lastUpdated: deps.clock.now().toISOString() } }) };

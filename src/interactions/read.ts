@@ -1,5 +1,6 @@
 import { FhirError } from '../fhir/errors';
 import { noneMatchHits, notModifiedSince } from '../fhir/etag';
+import { readShape, shapeResource } from '../search/shape';
 import { parseVersionId } from '../storage/versioning';
 import type { StoredVersion } from '../storage/store';
 import type { FhirRequest, FhirResult, Handler } from './types';
@@ -15,10 +16,13 @@ function shown(version: StoredVersion | undefined, what: string): StoredVersion 
 /** Conditional read (http.html#cread): the client's copy is current → 304 without a body. */
 function conditional(request: FhirRequest, version: StoredVersion): FhirResult {
   const { ifNoneMatch, ifModifiedSince } = request.headers;
+  const shape = readShape(request.query);
   const unchanged = ifNoneMatch !== undefined
     ? noneMatchHits(ifNoneMatch, version.versionId)
     : notModifiedSince(ifModifiedSince, version.lastUpdated);
-  return unchanged ? { status: 304, version } : { status: 200, version };
+  if (unchanged) return { status: 304, version };
+  // A subsetted copy is tagged SUBSETTED (shape.ts); the ETag still names the stored version.
+  return shape && version.resource ? { status: 200, version, resource: shapeResource(version.resource, shape) } : { status: 200, version };
 }
 
 export const read: Handler = async (deps, request) => {

@@ -6,7 +6,8 @@ import { bundle } from '../fhir/bundle';
 import { isResourceType, r4ResourceTypes } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
 import { operationOutcome } from '../fhir/operation-outcome';
-import { parseSearch, type ParsedSearch } from '../search/parse';
+import { parseSearch, RESULT_PARAMS, type ParsedSearch } from '../search/parse';
+import type { SearchParameters } from '../search/parameters';
 import type { Condition, IncludeSpec } from '../search/query';
 import { shapeResource } from '../search/shape';
 import { resolveValueSets } from '../search/valuesets';
@@ -43,17 +44,24 @@ async function includes(deps: Deps, matches: LiveVersion[], parsed: ParsedSearch
   return out;
 }
 
-function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean): BundleLink[] {
+/**
+ * Paging links (search.html#paging): self, first, previous and next, and last when the total is
+ * known. Each repeats the search, `_type` of a system search included, so following one stays in it.
+ */
+function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean, total: number | undefined): BundleLink[] {
   const { count, offset } = parsed.query;
+  const types = request.query.getAll('_type');
   const url = (o: number): string => {
-    const params = new URLSearchParams(parsed.used.filter(([n]) => n !== '_offset' && n !== '_count'));
+    const params = new URLSearchParams(types.map((t): [string, string] => ['_type', t]));
+    for (const [n, v] of parsed.used) if (n !== '_offset' && n !== '_count') params.append(n, v);
     params.set('_count', String(count));
     if (o > 0) params.set('_offset', String(o));
     return `${request.base}${pathPart}?${params.toString()}`;
   };
-  const out: BundleLink[] = [{ relation: 'self', url: url(offset) }];
-  if (offset > 0) out.push({ relation: 'first', url: url(0) }, { relation: 'previous', url: url(Math.max(0, offset - count)) });
+  const out: BundleLink[] = [{ relation: 'self', url: url(offset) }, { relation: 'first', url: url(0) }];
+  if (offset > 0) out.push({ relation: 'previous', url: url(Math.max(0, offset - count)) });
   if (hasMore && count > 0) out.push({ relation: 'next', url: url(offset + count) });
+  if (total !== undefined && count > 0) out.push({ relation: 'last', url: url(Math.max(0, Math.floor((total - 1) / count) * count)) });
   return out;
 }
 
@@ -61,11 +69,30 @@ function strict(request: FhirRequest): boolean {
   return /(?:^|[;,\s])handling\s*=\s*strict/i.test(request.headers.prefer ?? '');
 }
 
+/**
+ * `_source` (search.html#all): the server names its own records relative to itself (`Bundle/1`,
+ * see bundle/document.ts), whatever host a request came by; a value given as an absolute URL under
+ * this request's base finds them too, and a relative one also finds records stored absolute.
+ */
+function sourceForms(where: Condition[], base: string): void {
+  for (const c of where) {
+    if (c.kind === 'or') sourceForms(c.any, base);
+    if (c.kind !== 'uri' || c.match !== 'exact' || !c.key.endsWith('._source')) continue;
+    const forms = new Set(c.values);
+    for (const v of c.values) {
+      if (v.startsWith(`${base}/`)) forms.add(v.slice(base.length + 1));
+      else if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(v)) forms.add(`${base}/${v}`);
+    }
+    c.values = [...forms];
+  }
+}
+
 async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: string, extra: Condition[] = []): Promise<FhirResult> {
   const parsed = parseSearch(deps.search, types, request.query, {
     strict: strict(request), defaultCount: deps.config.defaultPageSize, maxCount: deps.config.maxPageSize, base: request.base,
   });
   for (const type of types) authorizeSearch(request.principal, type, parsed.query.where, false);
+  sourceForms(parsed.query.where, request.base);
   parsed.query.where.push(...extra);
   parsed.query.where = await resolveValueSets(deps.store, parsed.query.where);
   const page = await deps.store.search(parsed.query);
@@ -86,7 +113,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
       search: { mode: 'outcome' },
     });
   }
-  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore), {
+  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore, page.total), {
     id: deps.ids.newId(), meta: { lastUpdated: deps.clock.now().toISOString() },
   });
   if (page.total !== undefined) result.total = page.total;
@@ -99,11 +126,31 @@ export const searchType: Handler = async (deps, request) => {
   return run(deps, request, [type], `/${type}`);
 };
 
+/**
+ * Across several types only a parameter every one of them defines may be used (search.html,
+ * searching across types): `_id`, `_lastUpdated` and the other all-resource ones, or one the
+ * types named in `_type` share. One that only some define would quietly search the others
+ * unfiltered, so it is a 400 naming it. A parameter no type knows is left to the parser
+ * (reported as unknown, or refused with handling=strict).
+ */
+function checkCommon(params: SearchParameters, types: string[], query: URLSearchParams): void {
+  for (const name of new Set(query.keys())) {
+    const code = name.split(/[:.]/)[0];
+    if (RESULT_PARAMS.has(code) || code === '_offset' || code === '_id' || code === '_has') continue;
+    const lacking = types.filter((t) => !params.get(t, code));
+    if (lacking.length === 0 || lacking.length === types.length) continue;
+    const which = lacking.length > 5 ? `${lacking.slice(0, 5).join(', ')} and ${lacking.length - 5} more` : lacking.join(', ');
+    throw new FhirError('invalid', `Search parameter '${code}' is not defined for ${which}; a search across types may only use parameters common to all of them`);
+  }
+}
+
 /** `GET [base]?_type=…` (search.html#searchsystem): several types, or all of them. */
 export const searchSystem: Handler = async (deps, request) => {
   const named = request.query.getAll('_type').flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
   for (const t of named) if (!isResourceType(t)) throw new FhirError('invalid', `_type names an unknown resource type '${t}'`);
-  return run(deps, request, named.length ? named : [...r4ResourceTypes()], '');
+  const types = named.length ? [...new Set(named)] : [...r4ResourceTypes()];
+  checkCommon(deps.search, types, request.query);
+  return run(deps, request, types, '');
 };
 
 /** `GET [base]/Patient/[id]/[type]` (http.html#search, R4 Patient CompartmentDefinition). */
@@ -111,6 +158,7 @@ export const searchCompartment: Handler = async (deps, request) => {
   const compartment = requireType(request.type);
   const id = requireId(request.id);
   const type = request.compartmentType ?? '';
+  if (type.startsWith('$')) throw new FhirError('not-supported', `Operation '${type.slice(0, 64)}' is not supported here`);
   if (compartment !== 'Patient') throw new FhirError('not-supported', `Only the Patient compartment is supported, not ${compartment}`);
   if (!isResourceType(type)) throw new FhirError('not-found', `'${type}' is not a FHIR R4 resource type this server knows`);
   const codes = compartmentParams(type);

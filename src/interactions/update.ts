@@ -20,6 +20,18 @@ function refuseNewDocument(resource: Resource): void {
   }
 }
 
+/**
+ * `If-None-Match: *` makes a PUT create-only (http.html#concurrency, RFC 9110 §13.1.2): when the
+ * resource already exists the precondition fails, 412, and nothing is written.
+ */
+function createOnly(ifNoneMatch: string | undefined): boolean {
+  return ifNoneMatch !== undefined && ifNoneMatch.trim() === '*';
+}
+
+function refuseExisting(what: string): never {
+  throw new FhirError('duplicate', `${what} already exists, and If-None-Match: * asks to create it only if absent`, { status: 412 });
+}
+
 /** update, including update-as-create with a client-chosen id (http.html#update). */
 export const update: Handler = async (deps, request) => {
   const type = requireType(request.type);
@@ -29,6 +41,10 @@ export const update: Handler = async (deps, request) => {
   const expected = expectedVersion(request.headers.ifMatch);
   refuseNewDocument(resource);
   return withWarnings(await deps.store.transact(async (uow) => {
+    if (createOnly(request.headers.ifNoneMatch)) {
+      const current = await uow.read(type, id);
+      if (current && !current.deleted) refuseExisting(`${type}/${id}`);
+    }
     await refuseDocumentChange(uow, type, id);
     const { version, created } = await uow.update(resource, { expectedVersion: expected });
     return result(version, created);
@@ -48,6 +64,7 @@ export const conditionalUpdate: Handler = async (deps, request) => {
     const found = await findMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
     if (found.kind === 'one') {
+      if (createOnly(request.headers.ifNoneMatch)) refuseExisting(`${type}/${found.match.id}`);
       if (resource.id !== undefined && resource.id !== found.match.id) {
         throw new FhirError('invalid', `The body's id '${resource.id}' differs from the matching ${type}/${found.match.id}`,
           { expression: [`${type}.id`] });

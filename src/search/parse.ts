@@ -31,7 +31,7 @@ export interface ParsedSearch {
   ignored: string[];
 }
 
-const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_format', '_pretty', '_type']);
+export const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_format', '_pretty', '_type']);
 /** The modifiers accepted per parameter type; the CapabilityStatement states exactly these. */
 export const MODIFIERS: Record<string, readonly string[]> = {
   token: ['not', 'text', 'of-type', 'in', 'not-in', 'missing'],

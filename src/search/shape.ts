@@ -1,5 +1,6 @@
 import type { Resource, StructureDefinition } from 'fhir/r4';
 import { r4ResourceDefinitions } from '../fhir/definitions';
+import { FhirError } from '../fhir/errors';
 
 /**
  * `_summary` and `_elements` (search.html#summary, #elements): which top-level elements a
@@ -58,4 +59,23 @@ export function shapeResource(resource: Resource, shape: Shape): Resource {
     return keepOnly(resource, (k) => inSet(wanted, k) || inSet(mandatory, k));
   }
   return resource;
+}
+
+const READ_SUMMARIES = ['true', 'text', 'data', 'false'] as const;
+
+/**
+ * `_summary`/`_elements` on a read or vread (search.html#summary, #elements: they apply to any
+ * interaction that returns resources). `count` has nothing to count there. Undefined: return whole.
+ */
+export function readShape(query: URLSearchParams): Shape | undefined {
+  const summaries = query.getAll('_summary');
+  const elements = query.getAll('_elements');
+  if (summaries.length > 1 || elements.length > 1) throw new FhirError('invalid', '_summary and _elements may each be given once');
+  const summary = summaries[0];
+  if (summary !== undefined && !(READ_SUMMARIES as readonly string[]).includes(summary)) {
+    throw new FhirError('invalid', `_summary on a read must be true, text, data or false, got '${summary.slice(0, 50)}'`);
+  }
+  const list = elements[0]?.split(',').map((e) => e.trim()).filter(Boolean);
+  if (summary === undefined && (list === undefined || list.length === 0)) return undefined;
+  return { summary: summary as Shape['summary'], elements: list };
 }

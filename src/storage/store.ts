@@ -39,7 +39,7 @@ export interface LiveVersion extends StoredVersion {
 export interface HistoryQuery {
   type?: string;
   id?: string;
-  /** Only versions written after this instant (ms since epoch, exclusive per http.html#history). */
+  /** Only versions written at or after this instant (ms since epoch, inclusive per http.html#history). */
   sinceMs?: number;
   /** Only versions that were current at some point in [atStartMs, atEndMs). */
   at?: { startMs: number; endMs: number };
@@ -53,6 +53,11 @@ export interface HistoryPage {
   versions: StoredVersion[];
   /** Present when more versions follow this page. */
   nextCursor?: string;
+  /**
+   * The cursor that resumes right after each version (`cursors[i]` follows `versions[i]`), so a
+   * caller that keeps only some versions (consent filtering) can end its page anywhere.
+   */
+  cursors: string[];
 }
 
 export interface SearchPage {

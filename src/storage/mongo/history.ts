@@ -35,7 +35,7 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   const parts: MongoFilter[] = [];
   if (query.id !== undefined) parts.push({ rk: resourceKey(query.type ?? '', query.id) });
   else if (query.type !== undefined) parts.push({ type: query.type });
-  if (query.sinceMs !== undefined) parts.push({ ms: { $gt: query.sinceMs } });
+  if (query.sinceMs !== undefined) parts.push({ ms: { $gte: query.sinceMs } });
   if (query.at) parts.push({ ms: { $lt: query.at.endMs } }, { $or: [{ sup: { $exists: false } }, { sup: { $gt: query.at.startMs } }] });
   if (query.cursor !== undefined) parts.push(after(decodeCursor(query.cursor)));
   const docs = await coll.find(parts.length ? { $and: parts } : {}, {
@@ -44,5 +44,9 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   const more = docs.length > query.count;
   const page = more ? docs.slice(0, query.count) : docs;
   const last = page[page.length - 1];
-  return { versions: page.map(toVersion), nextCursor: more ? encodeCursor({ ms: last.ms, rk: last.rk, v: last.v }) : undefined };
+  return {
+    versions: page.map(toVersion),
+    nextCursor: more ? encodeCursor({ ms: last.ms, rk: last.rk, v: last.v }) : undefined,
+    cursors: page.map((d) => encodeCursor({ ms: d.ms, rk: d.rk, v: d.v })),
+  };
 }

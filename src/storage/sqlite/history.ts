@@ -9,7 +9,7 @@ import type { VersionRow } from './statements';
 const FRAGMENTS = {
   type: 'v.type = @type',
   pk: 'v.pk = @pk',
-  since: 'v.written_ms > @sinceMs',
+  since: 'v.written_ms >= @sinceMs',
   at: 'v.written_ms < @atEndMs AND (v.superseded_ms IS NULL OR v.superseded_ms > @atStartMs)',
   cursor: 'v.vid < @cursor',
 } as const;

@@ -135,12 +135,12 @@ export class SqliteStore implements ResourceStore {
       let pk: number | undefined;
       if (query.id !== undefined) {
         pk = r.s.pkOf.get(query.type ?? '', query.id)?.pk;
-        if (pk === undefined) return { versions: [] };
+        if (pk === undefined) return { versions: [], cursors: [] };
       }
       const rows = this.history_.run(query, pk, cursorVid);
       const more = rows.length > query.count;
       const page = more ? rows.slice(0, query.count) : rows;
-      return { versions: page.map(toVersion), nextCursor: more ? String(page[page.length - 1].vid) : undefined };
+      return { versions: page.map(toVersion), nextCursor: more ? String(page[page.length - 1].vid) : undefined, cursors: page.map((row) => String(row.vid)) };
     });
   }
 
