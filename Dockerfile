@@ -1,10 +1,13 @@
 # syntax=docker/dockerfile:1
+# Node 20, as package.json's engines, the README and .ci/run say (the dependencies support ^20.19 || >=22.12).
 # Build stage: compile TypeScript and the native SQLite driver.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci
+# Dependencies first, so this layer survives source edits: the package's own 'prepare' (the build)
+# needs the sources, so scripts are skipped here and the one native driver is built explicitly.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test

@@ -102,7 +102,12 @@ const requiredProfiles: Parser<Record<string, string[]>> = (raw, name) => {
 /** Comma-separated values (a flag may also be given several times: see flagValues). */
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const url: Parser<string> = (raw, name) => {
-  const u = new URL(raw);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL, got '${raw}'`);
+  }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL`);
   return raw.replace(/\/+$/, '');
 };
@@ -118,34 +123,34 @@ const bytes: Parser<number> = (raw, name) => {
   return n;
 };
 
-/** Each setting: environment variable, CLI flag, default, parser. The README documents this table. */
+/** Each setting: environment variable, CLI flag, default, parser, one-line meaning (for --help). The README documents this table. */
 export const SETTINGS = {
-  port: { env: 'PORT', flag: '--port', default: '8080', parse: int(0, 65535) },
-  host: { env: 'HOST', flag: '--host', default: '127.0.0.1', parse: text },
-  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: './data', parse: text },
-  logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', parse: oneOf(LOG_LEVELS) },
-  maxBodyBytes: { env: 'MAX_BODY_SIZE', flag: '--max-body-size', default: '16mb', parse: bytes },
-  maxBundleEntries: { env: 'MAX_BUNDLE_ENTRIES', flag: '--max-bundle-entries', default: '10000', parse: int(1, 1000000) },
-  maxJsonDepth: { env: 'MAX_JSON_DEPTH', flag: '--max-json-depth', default: '64', parse: int(8, 1000) },
-  baseUrl: { env: 'BASE_URL', flag: '--base-url', default: undefined, parse: url },
-  sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES) },
-  store: { env: 'STORE', flag: '--store', default: 'sqlite', parse: oneOf(['sqlite', 'mongodb'] as const) },
-  mongoUrl: { env: 'MONGO_URL', flag: '--mongo-url', default: undefined, parse: mongoUrl },
-  defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000) },
-  maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000) },
-  igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list },
-  profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const) },
-  requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles },
-  unknownExtensions: { env: 'UNKNOWN_EXTENSIONS', flag: '--unknown-extensions', default: 'warning', parse: oneOf(UNKNOWN_EXTENSIONS) },
-  unknownProfiles: { env: 'UNKNOWN_PROFILES', flag: '--unknown-profiles', default: 'warning', parse: oneOf(['warning', 'error'] as const) },
-  identifierChecks: { env: 'IDENTIFIER_CHECKS', flag: '--identifier-checks', default: 'warning', parse: oneOf(['warning', 'error'] as const) },
-  jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text },
-  jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url },
-  authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text },
-  authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text },
-  audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff },
-  breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff },
-  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000) },
+  port: { env: 'PORT', flag: '--port', default: '8080', parse: int(0, 65535), about: 'TCP port (0 picks a free one)' },
+  host: { env: 'HOST', flag: '--host', default: '127.0.0.1', parse: text, about: 'Interface to listen on (0.0.0.0 in containers; needs a JWKS)' },
+  dataDir: { env: 'DATA_DIR', flag: '--data-dir', default: './data', parse: text, about: 'Directory of the embedded database (fhir.sqlite)' },
+  logLevel: { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', parse: oneOf(LOG_LEVELS), about: 'error, warn, info (one line per request) or debug' },
+  maxBodyBytes: { env: 'MAX_BODY_SIZE', flag: '--max-body-size', default: '16mb', parse: bytes, about: 'Largest request body (b, kb, mb); larger is a 413' },
+  maxBundleEntries: { env: 'MAX_BUNDLE_ENTRIES', flag: '--max-bundle-entries', default: '10000', parse: int(1, 1000000), about: 'Most entries in one batch or transaction; more is a 413' },
+  maxJsonDepth: { env: 'MAX_JSON_DEPTH', flag: '--max-json-depth', default: '64', parse: int(8, 1000), about: 'Deepest JSON nesting accepted in a body' },
+  baseUrl: { env: 'BASE_URL', flag: '--base-url', default: undefined, parse: url, about: "Public base URL used in Location and Bundle links (default: from the request's Host)" },
+  sqliteSynchronous: { env: 'SQLITE_SYNCHRONOUS', flag: '--sqlite-synchronous', default: 'NORMAL', parse: oneOf(SYNC_MODES), about: 'NORMAL survives a process crash; FULL also survives power loss' },
+  store: { env: 'STORE', flag: '--store', default: 'sqlite', parse: oneOf(['sqlite', 'mongodb'] as const), about: 'sqlite (embedded, in DATA_DIR) or mongodb (MONGO_URL)' },
+  mongoUrl: { env: 'MONGO_URL', flag: '--mongo-url', default: undefined, parse: mongoUrl, about: 'With STORE=mongodb: connection string of a replica set or sharded cluster' },
+  defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000), about: 'Page size when _count is absent' },
+  maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000), about: 'Largest _count honoured' },
+  igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list, about: 'Implementation guides to load besides profiles/ (folders or .tgz; flag repeatable)' },
+  profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const), about: 'declared: writes are checked against their meta.profile; off: base rules only' },
+  requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles, about: 'national, or Type=url|url,...: profiles every write of a type must conform to' },
+  unknownExtensions: { env: 'UNKNOWN_EXTENSIONS', flag: '--unknown-extensions', default: 'warning', parse: oneOf(UNKNOWN_EXTENSIONS), about: 'An extension no definition describes: warning, error or ignore' },
+  unknownProfiles: { env: 'UNKNOWN_PROFILES', flag: '--unknown-profiles', default: 'warning', parse: oneOf(['warning', 'error'] as const), about: 'A declared profile the server does not hold: warning or error' },
+  identifierChecks: { env: 'IDENTIFIER_CHECKS', flag: '--identifier-checks', default: 'warning', parse: oneOf(['warning', 'error'] as const), about: 'Malformed ABHA/HPR/HFR identifiers: warning or error' },
+  jwksFile: { env: 'JWKS_FILE', flag: '--jwks-file', default: undefined, parse: text, about: 'Public keys (JWKS) of the token issuer; turns authentication on' },
+  jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url, about: 'The same, fetched from the issuer' },
+  authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text, about: 'Required iss of every token (required with a JWKS)' },
+  authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text, about: 'Required aud of every token (required with a JWKS)' },
+  audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff, about: 'on or off: an AuditEvent for every interaction, hash-chained' },
+  breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff, about: "on lets practitioners read any patient's data with purpose BTG and a reason" },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000), about: 'How long SIGTERM waits for in-flight requests' },
 } as const;
 
 type Key = keyof typeof SETTINGS;
@@ -167,6 +172,29 @@ function flagValues(argv: readonly string[]): Map<string, string> {
     else throw new Error(`flag ${arg} needs a value`);
   }
   return values;
+}
+
+/** `--help` or `-h` anywhere among the arguments: print the settings (helpText) instead of starting. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((arg) => arg === '--help' || arg === '-h');
+}
+
+/** Every setting with its variable, flag, default and meaning, generated from SETTINGS. */
+export function helpText(): string {
+  const rows = Object.values(SETTINGS).map((s) => [s.env, s.flag, s.default === undefined || s.default === '' ? '-' : s.default, s.about]);
+  const widths = [0, 1, 2].map((col) => Math.max(...rows.map((r) => r[col].length)));
+  const line = (r: string[]): string => `  ${r.slice(0, 3).map((cell, i) => cell.padEnd(widths[i])).join('  ')}  ${r[3]}`.trimEnd();
+  return [
+    'abdm-fhir-gateway: an HL7 FHIR R4 server for ABDM',
+    '',
+    'Usage: npm start -- [--flag value | --flag=value ...]   (or: node dist/src/main.js [flags])',
+    '',
+    'Every setting is an environment variable with a matching flag; a flag wins over the variable.',
+    '',
+    line(['Variable', 'Flag', 'Default', 'Meaning']),
+    ...rows.map(line),
+    '',
+  ].join('\n');
 }
 
 /** CLI flags win over environment variables, which win over defaults. Throws on any bad value. */

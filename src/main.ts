@@ -7,7 +7,7 @@ import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
 import { TokenVerifier, type KeySource } from './auth/verifier';
 import { createApp } from './app';
-import { loadConfig, type Config } from './config';
+import { helpText, loadConfig, wantsHelp, type Config } from './config';
 import type { Deps } from './deps';
 import { createLogger, type Logger } from './logger';
 import { openStore, startStore, type StoreConfig } from './storage';
@@ -102,55 +102,88 @@ function installShutdown(server: Server, deps: Deps, state: { accepting: boolean
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** Start-up stops here: one line on stderr naming the problem (and the setting), exit code 2. */
+function fail(message: string): never {
+  process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(2);
+}
+
+/** Why the server cannot listen, in the operator's terms: the setting to change, not a stack trace. */
+export function listenProblem(err: NodeJS.ErrnoException, config: Pick<Config, 'port' | 'host'>): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `cannot start: port ${config.port} on ${config.host} is already in use; stop what holds it or choose another port with PORT (or --port)`;
+    case 'EACCES':
+      return `cannot start: port ${config.port} needs privileges this process lacks; choose a port above 1023 with PORT (or --port)`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `configuration error: HOST '${config.host}' is not an address of this machine (${err.code}); set HOST (or --host) to one, e.g. 127.0.0.1`;
+    default:
+      return `cannot start: listening on ${config.host}:${config.port} failed: ${err.message}`;
+  }
+}
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    process.stdout.write(helpText());
+    return;
+  }
   let config: Config;
   try {
-    config = loadConfig(process.env, process.argv.slice(2));
+    config = loadConfig(process.env, argv);
   } catch (err) {
-    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
-    process.exit(2);
+    fail(`configuration error: ${(err as Error).message} (see --help)`);
   }
   const logger = createLogger(config.logLevel);
   const { auth, verifier } = buildAuth(config, () => new Date());
   const exposed = exposureProblem(config.host, !auth.open);
-  if (exposed) {
-    process.stderr.write(`configuration error: ${exposed}\n`);
-    process.exit(2);
-  }
+  if (exposed) fail(`configuration error: ${exposed}`);
   try {
     await verifier?.load();
   } catch (err) {
-    process.stderr.write(`configuration error: the JWKS could not be loaded: ${(err as Error).message}\n`);
-    process.exit(2);
+    fail(`configuration error: the JWKS could not be loaded (${config.jwksFile ? 'JWKS_FILE' : 'JWKS_URL'}): ${(err as Error).message}`);
   }
   let registry: ProfileRegistry;
   try {
     registry = profileRegistry([PROFILES_DIR, ...config.igDirs]);
   } catch (err) {
-    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
-    process.exit(2);
+    fail(`configuration error: ${(err as Error).message}`);
   }
   const missing = Object.values(config.requiredProfiles).flat().filter((url) => !registry.has(url));
-  if (missing.length > 0) {
-    process.stderr.write(`configuration error: REQUIRED_PROFILES names profiles no loaded IG defines (${missing.join(', ')}); load the IG with --ig\n`);
-    process.exit(2);
-  }
+  if (missing.length > 0) fail(`configuration error: REQUIRED_PROFILES names profiles no loaded IG defines (${missing.join(', ')}); load the IG with --ig`);
   if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
-  const deps = buildDeps(config, logger, auth);
+  let deps: Deps;
+  try {
+    deps = buildDeps(config, logger, auth);
+  } catch (err) {
+    // The embedded store opens its database here: a DATA_DIR that cannot be created or written.
+    fail(`configuration error: ${config.store === 'sqlite' ? `DATA_DIR '${config.dataDir}'` : 'the store'} cannot be opened: ${(err as Error).message}`);
+  }
   try {
     await startStore(deps.store);
   } catch (err) {
-    process.stderr.write(`configuration error: the ${config.store} store cannot start: ${(err as Error).message}\n`);
     await deps.store.close().catch(() => undefined);
-    process.exit(2);
+    fail(`configuration error: the ${config.store} store cannot start: ${(err as Error).message}`);
   }
   const started = Date.now();
   deps.validator.warmUp?.();
   const state = { accepting: true };
-  const server = http.createServer(createApp(deps, { accepting: () => state.accepting })).listen(config.port, config.host, () => {
+  const server = http.createServer(createApp(deps, { accepting: () => state.accepting }));
+  // A port in use, a privileged port or a foreign HOST: one line naming the setting, not a stack trace.
+  const cannotListen = (err: NodeJS.ErrnoException): void => {
+    void deps.store.close().catch(() => undefined).finally(() => fail(listenProblem(err, config)));
+  };
+  server.once('error', cannotListen);
+  server.listen(config.port, config.host, () => {
+    server.off('error', cannotListen);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info('listening', { base: `http://${config.host}:${port}/fhir`, store: config.store, ...(config.store === 'sqlite' ? { dataDir: config.dataDir } : {}), startupMs: Date.now() - started });
+    logger.info('listening', {
+      base: `http://${config.host}:${port}/fhir`, store: config.store, ...(config.store === 'sqlite' ? { dataDir: config.dataDir } : {}),
+      pid: process.pid, startupMs: Date.now() - started, uptimeMs: Math.round(process.uptime() * 1000),
+    });
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -134,11 +134,29 @@ export class SearchParameters {
   }
 }
 
+/**
+ * R4's search expressions pick a choice type with `as` (`(Observation.component.value as
+ * Quantity)`), which FHIRPath defines on a single item only, so a resource with two components
+ * would index neither. What R4 means, and what HL7's correction FHIR-29653 writes, is a filter
+ * over every item: `ofType()` (FHIRPath: `as` on more than one item is an error). Only the official
+ * definitions are rewritten.
+ */
+export function asOfType(expression: string): string {
+  return expression
+    .replace(/\(([A-Za-z][\w.]*) as ([A-Za-z]\w*)\)/g, '($1.ofType($2))')
+    .replace(/\.as\(([A-Za-z]\w*)\)/g, '.ofType($1)');
+}
+
 /** The official R4 parameters plus any JSON SearchParameters found in `profileDirs`. */
 export function loadSearchParameters(profileDirs: string[] = []): SearchParameters {
   const official = (readDefinitionBundle('search-parameters.json').entry ?? [])
     .map((e) => e.resource as SearchParameter)
-    .filter((sp) => sp?.resourceType === 'SearchParameter');
+    .filter((sp) => sp?.resourceType === 'SearchParameter')
+    .map((sp) => ({
+      ...sp,
+      expression: sp.expression === undefined ? undefined : asOfType(sp.expression),
+      component: sp.component?.map((c) => ({ ...c, expression: asOfType(c.expression) })),
+    }));
   const ours = profileDirs.flatMap(readProfileParameters);
   const ourCodes = new Set(ours.flatMap((sp) => sp.base.map((b) => `${b}.${sp.code}`)));
   // Our own definitions replace an official one with the same base and code.

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { loadConfig, NATIONAL_PROFILES } from '../../src/config';
+import { helpText, loadConfig, NATIONAL_PROFILES, SETTINGS, wantsHelp } from '../../src/config';
 
 describe('config', () => {
   it('defaults match the README', () => {
@@ -56,5 +56,22 @@ describe('config', () => {
     assert.throws(() => loadConfig({ STORE: 'mongodb' }, []), /STORE=mongodb needs MONGO_URL/);
     assert.throws(() => loadConfig({ STORE: 'postgres' }, []), /STORE must be one of sqlite, mongodb/);
     assert.throws(() => loadConfig({ STORE: 'mongodb', MONGO_URL: 'http://db:27017' }, []), /MONGO_URL must be a MongoDB connection string/);
+  });
+
+  it('--help and -h anywhere ask for help; the help names every setting with its flag, default and meaning', () => {
+    assert.ok(wantsHelp(['--help']));
+    assert.ok(wantsHelp(['--port', '9000', '-h']));
+    assert.ok(!wantsHelp(['--port', '9000']));
+    const help = helpText().split('\n');
+    for (const s of Object.values(SETTINGS)) {
+      assert.ok(s.about.length > 0 && !s.about.includes('\n'), `${s.env} has a one-line meaning`);
+      const row = help.find((line) => line.trim().startsWith(`${s.env} `));
+      assert.ok(row?.includes(s.flag) && row.includes(s.about) && row.includes(s.default || '-'), `${s.env}: ${row}`);
+    }
+  });
+
+  it('a malformed URL names its setting instead of a bare "Invalid URL"', () => {
+    assert.throws(() => loadConfig({ BASE_URL: 'not a url' }, []), /BASE_URL must be an http\(s\) URL, got 'not a url'/);
+    assert.throws(() => loadConfig({ JWKS_URL: '::', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, []), /JWKS_URL must be an http\(s\) URL/);
   });
 });

@@ -27,6 +27,13 @@ export interface MongoOptions {
   testEngineWithoutTransactions?: boolean;
 }
 
+/**
+ * How long start-up waits for the deployment to answer before giving up with a message. Only
+ * start-up: operations keep the driver's own server-selection wait (30 s), which rides out an
+ * election during a failover.
+ */
+export const START_TIMEOUT_MS = 10_000;
+
 /** Write conflicts between concurrent units of work are retried this many times before giving up. */
 const MAX_ATTEMPTS = 20;
 
@@ -44,11 +51,13 @@ export class MongoStore implements ResourceStore {
   private readonly seqs = new SequenceSource();
   /** The database this store uses. */
   readonly database: string;
+  private readonly hosts: string;
 
   constructor(options: MongoOptions, private readonly deps: StoreDeps) {
     // The driver connects on first use; start() connects, checks the deployment and creates indexes.
     this.client = new MongoClient(options.url, { ignoreUndefined: true });
     this.database = options.database ?? databaseOf(options.url);
+    this.hosts = hostsOf(options.url);
     this.db = this.client.db(this.database);
     this.coll = this.db.collection<VersionDoc>(COLLECTION);
     this.transactions = !options.testEngineWithoutTransactions;
@@ -61,12 +70,18 @@ export class MongoStore implements ResourceStore {
    */
   start(): Promise<void> {
     this.starting ??= (async () => {
-      await this.client.connect();
-      if (this.transactions) {
-        const problem = transactionProblem(await this.db.admin().command({ hello: 1 }));
-        if (problem) throw new Error(problem);
+      try {
+        await withinStartTimeout(this.client.connect());
+        if (this.transactions) {
+          const problem = transactionProblem(await this.db.admin().command({ hello: 1 }));
+          if (problem) throw new Error(problem);
+        }
+        await ensureIndexes(this.db);
+      } catch (err) {
+        // The operator sees the setting and the hosts that failed, never the credentials in the connection string.
+        const reason = (err as Error).message;
+        throw new Error(reason.startsWith('MONGO_URL') ? reason : `MONGO_URL (${this.hosts}): ${reason}`);
       }
-      await ensureIndexes(this.db);
     })();
     return this.starting;
   }
@@ -145,6 +160,20 @@ export class MongoStore implements ResourceStore {
     await this.lock.run(async () => undefined);
     await this.client.close();
   }
+}
+
+/** Rejects when the deployment has not answered within START_TIMEOUT_MS (close() then ends the attempt). */
+function withinStartTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no MongoDB server answered within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The hosts of a connection string, without credentials or options: safe to print. */
+export function hostsOf(url: string): string {
+  return /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(url)?.[1] ?? '(unparsable connection string)';
 }
 
 /** The database named in a connection string's path, or `fhir`. */
