@@ -87,6 +87,41 @@ describe('REST: hostile input gets a 4xx or a success, never a 5xx', () => {
     });
   });
 
+  describe('found by the fuzzer: malformed lists reaching code that expected objects', () => {
+    it('$validate with a Parameters whose parameter list holds non-objects is 400 naming it (operation-resource-validate.html)', async () => {
+      for (const parameter of [[false, null, 'x'], 7]) {
+        const res = await t.http.post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send({ resourceType: 'Parameters', parameter });
+        const outcome = assertOutcome(res, 400, 'structure');
+        assert.match(outcome.issue[0].expression?.[0] ?? '', /^Parameters\.parameter/);
+      }
+    });
+
+    it('a Bundle whose entry is not a list, or holds null beside a profiled resource, is 400 (bundle.html)', async () => {
+      for (const entry of [{}, -246, [null, { resource: { resourceType: 'Patient', meta: { profile: ['http://x'] } } }]]) {
+        const res = await t.http.post('/fhir/Bundle').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'collection', entry });
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.resourceType, 'OperationOutcome');
+      }
+    });
+
+    it('meta.profile that is not a list of strings is 400 (resource.html#Meta)', async () => {
+      for (const profile of [5, 'http://x', [null, 5]]) {
+        const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ meta: { profile } }));
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.resourceType, 'OperationOutcome');
+      }
+    });
+
+    it('a malformed resource declaring a profile is refused for its base errors, not failed by the profile engine (profiling.html)', async () => {
+      const res = await t.http.post('/fhir/Observation').set('Content-Type', FHIR_JSON).send({
+        resourceType: 'Observation', meta: { profile: ['http://hl7.org/fhir/StructureDefinition/bp'] }, status: 'final',
+        code: { coding: [null, 5] }, component: [null, { code: null }], category: [{ coding: {} }], subject: { reference: 5 }, effectiveDateTime: '2020',
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.ok(res.body.issue.some((i: { expression?: string[] }) => i.expression?.[0] === 'Observation.component[0]'), JSON.stringify(res.body.issue));
+    });
+  });
+
   describe('_history?_count=0 (http.html#history)', () => {
     for (const [level, url] of [['instance', '/fhir/Patient/id-1/_history'], ['type', '/fhir/Patient/_history'], ['system', '/fhir/_history']]) {
       it(`at the ${level} level is an empty history Bundle without a next link`, async () => {
