@@ -32,7 +32,7 @@ export function baseValidator(config: Config): Deps['validator'] {
       return [...issues, ...engine().extensions(body)];
     },
     validateProfiles: (resource, extra = []) => {
-      const declared = new Set(resource.meta?.profile ?? []);
+      const declared = new Set(declaredProfiles(resource));
       const asked = extra.filter((url) => !declared.has(url));
       const at = `${resource.resourceType}.meta.profile`;
       const own = [...[...declared].map((url) => engine().validate(resource, url, at)), ...asked.map((url) => engine().validate(resource, url, at, { asked: true }))].flat();
@@ -50,8 +50,18 @@ export function baseValidator(config: Config): Deps['validator'] {
 function entryProfileIssues(engine: ValidationEngine, bundle: Bundle): Issue[] {
   if (bundle.type === 'transaction' || bundle.type === 'batch') return [];
   const scope = { bundle: bundleScope(bundle as unknown as Parameters<typeof bundleScope>[0], 'Bundle') };
-  return (bundle.entry ?? []).flatMap((entry, i) => (entry.resource?.meta?.profile ?? []).flatMap((url) =>
-    engine.validate(entry.resource, url, `Bundle.entry[${i}].resource.meta.profile`, { scope, at: `Bundle.entry[${i}].resource` })));
+  const entries: unknown[] = Array.isArray(bundle.entry) ? bundle.entry : [];
+  return entries.flatMap((entry, i) => {
+    const resource = (entry as { resource?: unknown } | null)?.resource;
+    return declaredProfiles(resource).flatMap((url) =>
+      engine.validate(resource as Resource, url, `Bundle.entry[${i}].resource.meta.profile`, { scope, at: `Bundle.entry[${i}].resource` }));
+  });
+}
+
+/** The profile URLs a resource declares; malformed `meta.profile` values (reported by base validation) are skipped. */
+function declaredProfiles(resource: unknown): string[] {
+  const profile: unknown = (resource as { meta?: { profile?: unknown } } | null)?.meta?.profile;
+  return Array.isArray(profile) ? profile.filter((url): url is string => typeof url === 'string') : [];
 }
 
 /** Authentication from configuration: a verifier over the configured JWKS, or open (loopback only). */

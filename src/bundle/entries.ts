@@ -155,7 +155,12 @@ export function atEntry(err: FhirError, index: number, method: string, url: stri
   for (const issue of err.issues) {
     if (!issue.diagnostics.startsWith(at)) issue.diagnostics = `${at} (${method} ${url.slice(0, 200)}): ${issue.diagnostics}`;
     if (issue.expression) {
-      issue.expression = issue.expression.map((e) => (e.startsWith('Bundle.') ? e : `${at}.resource${e.replace(/^[A-Z][A-Za-z]*/, '')}`));
+      issue.expression = issue.expression.map((e) => {
+        if (e.startsWith('Bundle.')) return e;
+        // `Patient.name[0]` → `….resource.name[0]`; a bare `resourceType` (no type known) → `….resource.resourceType`.
+        const rest = e.replace(/^[A-Z][A-Za-z]*/, '');
+        return rest === '' || rest.startsWith('.') || rest.startsWith('[') ? `${at}.resource${rest}` : `${at}.resource.${rest}`;
+      });
     } else {
       issue.expression = [at];
     }

@@ -15,6 +15,9 @@ export function operations(body: unknown): Operation[] {
   if (!Array.isArray(body) || body.length === 0) {
     throw new FhirError('invalid', 'A JSON Patch body must be a non-empty array of operations');
   }
+  // fast-json-patch reads `op.path` before it checks that an operation is an object (a null crashed it).
+  const bad = body.findIndex((op) => typeof op !== 'object' || op === null || Array.isArray(op));
+  if (bad >= 0) throw new FhirError('invalid', `JSON Patch operation ${bad} must be an object with 'op' and 'path', got ${JSON.stringify(body[bad])?.slice(0, 60)}`);
   return body as Operation[];
 }
 

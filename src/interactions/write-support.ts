@@ -17,6 +17,30 @@ const isError = (i: Issue): boolean => i.severity === 'error' || i.severity === 
  * R4's own rules are broken, 422 when the resource is valid FHIR but not what a profile or a
  * national rule requires.
  */
+/** Whether a Bundle entry's resource declares a profile; a malformed entry list (already reported) declares none. */
+function entryDeclaresProfile(b: Bundle): boolean {
+  const entries: unknown = b.entry;
+  return Array.isArray(entries) && entries.some((e) => Boolean((e as NonNullable<Bundle['entry']>[number] | null)?.resource?.meta?.profile?.length));
+}
+
+/**
+ * Declared, asked-for and required profiles. Profile rules presuppose R4's JSON shapes: on a body
+ * that already broke them (a null in a list, an object where a list belongs), a check that trips
+ * over the shape is reported as not done rather than failing the request; the base errors refuse it.
+ */
+function profileIssues(deps: Deps, resource: Resource, asked: string[], malformed: boolean): Issue[] {
+  try {
+    const declared = resource.meta?.profile?.length || (resource.resourceType === 'Bundle' && entryDeclaresProfile(resource as Bundle));
+    const profiles = (deps.config.profileEnforcement === 'declared' && declared) || asked.length > 0
+      ? deps.validator.validateProfiles(deps.config.profileEnforcement === 'declared' ? resource : withoutProfiles(resource), asked)
+      : [];
+    return [...profiles, ...requiredProfileIssues(deps, resource)];
+  } catch (err) {
+    if (!malformed || !(err instanceof TypeError)) throw err;
+    return [{ severity: 'warning', code: 'processing', diagnostics: 'Profiles were not checked: the resource is not well-formed R4 JSON (see the errors)' }];
+  }
+}
+
 export function assess(deps: Deps, body: unknown, context: ValidationContext, asked: string[] = []): { issues: Issue[]; status: 400 | 422 } {
   const base = deps.validator.validate(body, context);
   // Past this point the body must at least be an object of a known resource type.
@@ -25,11 +49,8 @@ export function assess(deps: Deps, body: unknown, context: ValidationContext, as
   const resource = body as Resource;
   const identifiers = nationalIdentifierIssues(resource as Resource & { identifier?: unknown })
     .map((i) => (deps.config.identifierChecks === 'error' ? i : { ...i, severity: i.severity === 'error' ? 'warning' as const : i.severity }));
-  const declared = resource.meta?.profile?.length || (resource.resourceType === 'Bundle' && (resource as Bundle).entry?.some((e) => e.resource?.meta?.profile?.length));
-  const profiles = (deps.config.profileEnforcement === 'declared' && declared) || asked.length > 0
-    ? deps.validator.validateProfiles(deps.config.profileEnforcement === 'declared' ? resource : withoutProfiles(resource), asked)
-    : [];
-  const issues = [...base, ...identifiers, ...profiles, ...requiredProfileIssues(deps, resource)];
+  const profiles = profileIssues(deps, resource, asked, base.some(isError));
+  const issues = [...base, ...identifiers, ...profiles];
   return { issues, status: base.some(isError) ? 400 : 422 };
 }
 

@@ -32,6 +32,15 @@ function isOperationInput(body: Parameters, type: string): boolean {
   return params.every((p) => OPERATION_PARAMETERS.has(p.name)) && params.filter((p) => p.name === 'resource' && p.resource).length === 1;
 }
 
+/** Parameters.parameter must be a list of objects before anything reads a name from it. */
+function checkParameterList(body: Parameters): void {
+  const list: unknown = body.parameter;
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw new FhirError('structure', 'Parameters.parameter must be an array', { expression: ['Parameters.parameter'] });
+  const bad = list.findIndex((p) => typeof p !== 'object' || p === null || Array.isArray(p));
+  if (bad >= 0) throw new FhirError('structure', `Parameters.parameter[${bad}] must be a JSON object`, { expression: [`Parameters.parameter[${bad}]`] });
+}
+
 function input(body: unknown, query: URLSearchParams, type: string): Input {
   const out: Input = {};
   const setMode = (raw: string): void => {
@@ -42,6 +51,7 @@ function input(body: unknown, query: URLSearchParams, type: string): Input {
     throw new FhirError('invalid', '$validate takes a resource, or a Parameters with a "resource" parameter, as a JSON object');
   }
   const b = body as Resource | undefined;
+  if (b?.resourceType === 'Parameters') checkParameterList(b as Parameters);
   if (b?.resourceType === 'Parameters' && isOperationInput(b as Parameters, type)) {
     for (const p of (b as Parameters).parameter ?? []) {
       if (p.name === 'resource') out.resource = p.resource;

@@ -40,15 +40,63 @@ export const MODIFIERS: Record<string, readonly string[]> = {
   reference: ['identifier', 'missing'],
   uri: ['below', 'above', 'missing'],
 };
+/**
+ * Limits on one search, so that no query string (or `POST _search` body) can make a plan too
+ * large for a store to run: past any of them the search is refused with a 400 naming the limit.
+ * - values in one parameter (`code=a,b,c…`, search.html#combining);
+ * - links in one chain or `_has` (`subject.organization.partof.name`, search.html#chaining);
+ * - terms of the whole query once expanded, i.e. every value of every condition after a system
+ *   search or a chain through a reference that may point at several types has been spread over
+ *   each of those types (`?_tag=x` without `_type` is one term per resource type).
+ */
+export const SEARCH_LIMITS = { valuesPerParameter: 1000, chainLinks: 4, terms: 5000 } as const;
+
+/** Parameters whose meaning is the same on every type: parsed once, not once per type. */
+const TYPE_INDEPENDENT = new Set(['_id', '_lastUpdated']);
+
+function tooMany(what: string, limit: number, name: string): FhirError {
+  return new FhirError('invalid', `Search parameter '${name.slice(0, 100)}' has too many ${what}: at most ${limit} are allowed`);
+}
+
+/** Counts unescaped commas cheaply, so a huge value list is refused before it is split. */
+function checkValueCount(name: string, value: string): void {
+  let n = 1;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === ',' && ++n > SEARCH_LIMITS.valuesPerParameter) throw tooMany('comma-separated values', SEARCH_LIMITS.valuesPerParameter, name);
+  }
+}
+
+function checkChainLinks(name: string): void {
+  const links = name.split('.').length - 1 + name.split('_has:').length - 1;
+  if (links > SEARCH_LIMITS.chainLinks) throw tooMany('chained links (. and _has)', SEARCH_LIMITS.chainLinks, name);
+}
+
 const TABLE: Record<string, IndexTable> = {
   token: 'token', string: 'string', date: 'date', number: 'number', quantity: 'quantity', reference: 'reference', uri: 'uri',
 };
 
 class Parser {
+  /** Terms of the query so far, after expansion over types (SEARCH_LIMITS.terms). */
+  private terms = 0;
+  private name = '';
+
   constructor(private readonly params: SearchParameters, private readonly opts: ParseOptions) {}
+
+  private spend(n: number): void {
+    this.terms += n;
+    if (this.terms > SEARCH_LIMITS.terms) {
+      throw new FhirError('invalid', `The search is too large: '${this.name.slice(0, 100)}' brings it past ${SEARCH_LIMITS.terms} terms `
+        + '(values × the resource types a system search or chain spreads them over); name the types (_type, or a chain\'s :Type modifier) or use fewer values');
+    }
+  }
 
   /** One `name[:modifier][.chain]=value` on the given types; several types make an OR across them. */
   condition(types: string[], name: string, value: string): Condition | undefined {
+    this.name = name;
+    checkChainLinks(name);
+    checkValueCount(name, value);
+    if (TYPE_INDEPENDENT.has(name.split(':')[0]) && types.length > 1) types = types.slice(0, 1);
     const per = types.map((t) => this.forType(t, name, value)).filter((c): c is Condition => c !== undefined);
     if (per.length === 0) return undefined;
     return per.length === 1 ? per[0] : { kind: 'or', any: per };
@@ -90,12 +138,16 @@ class Parser {
       return { kind: 'last-updated', values: [], missing: value === 'true' }; // every resource has one
     }
     if (value === '') throw new FhirError('invalid', "Search parameter '_lastUpdated' has no value");
-    return { kind: 'last-updated', values: orValues(value).map((v) => parseDate('_lastUpdated', v)) };
+    const list = orValues(value);
+    this.spend(list.length);
+    return { kind: 'last-updated', values: list.map((v) => parseDate('_lastUpdated', v)) };
   }
 
   private id(value: string, modifier?: string): Condition {
     if (modifier !== undefined && modifier !== 'not') throw new FhirError('not-supported', `Modifier ':${modifier}' is not supported on '_id'`);
-    return { kind: 'id', values: orValues(value), not: modifier === 'not' };
+    const values = orValues(value);
+    this.spend(values.length);
+    return { kind: 'id', values, not: modifier === 'not' };
   }
 
   private missing(defs: ParamDef[], value: string): Condition {
@@ -106,6 +158,7 @@ class Parser {
 
   values(def: ParamDef, modifier: string | undefined, value: string): Condition {
     const list = orValues(value);
+    this.spend(list.length);
     const key = def.key;
     switch (def.type) {
       case 'token':
@@ -151,6 +204,7 @@ class Parser {
     const targets = typeModifier ? [typeModifier] : def.targets.filter(isResourceType);
     const chains: Condition[] = [];
     for (const target of targets) {
+      this.spend(1);
       const where = this.forType(target, rest, value);
       if (where) chains.push({ kind: 'chain', key: def.key, targetTypes: [target], where });
     }

@@ -116,7 +116,7 @@ function valueAt(data: unknown, instancePath: string): unknown {
 }
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? 'nothing';
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -148,6 +148,8 @@ function toIssue(resourceType: string, e: ErrorObject, data: unknown): Issue {
     case 'const':
       return issue('invalid', `${path} must be ${show((e.params as { allowedValue: unknown }).allowedValue)}`);
     case 'discriminator':
+      // A nested resource (contained, Bundle.entry.resource, Parameters.parameter.resource) without its resourceType.
+      if ((e.params as { tagValue?: unknown }).tagValue === undefined) return issue('required', `${path} has no resourceType`, `${path}.resourceType`);
       return issue('structure', `Unknown resource type ${show((e.params as { tagValue?: unknown }).tagValue)} at ${path}`);
     default:
       return issue('structure', `${path} ${e.message ?? 'is invalid'}`);

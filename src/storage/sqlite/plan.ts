@@ -11,6 +11,23 @@ export interface Sql { text: string; params: unknown[] }
 
 const MAX_CHAR = '\uffff';
 
+/** SQLite's limit on bound parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER). */
+export const MAX_SQL_VARIABLES = 32766;
+
+/**
+ * `a OR b OR c …` as a balanced tree: SQLite parses a flat list into a chain as deep as the list,
+ * and refuses any expression deeper than 1000, so five hundred values of one parameter (or a
+ * system search spread over every type) would fail. Balanced, the depth is the list's log2.
+ * Parts keep their order, so positional parameters stay where they were pushed.
+ */
+export function balanced(parts: string[], op: 'OR' | 'AND'): string {
+  if (parts.length === 0) return op === 'OR' ? '0' : '1';
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) return `(${parts[0]} ${op} ${parts[1]})`;
+  const mid = Math.ceil(parts.length / 2);
+  return `(${balanced(parts.slice(0, mid), op)} ${op} ${balanced(parts.slice(mid), op)})`;
+}
+
 /**
  * search.html#prefix, for a stored range [lo, hi) against a search range [$lo, $hi). ge and le
  * lead with a bound implied by both halves of their OR (stored ranges have lo < hi), so the
@@ -77,7 +94,7 @@ type Table = 'token' | 'string' | 'date' | 'number' | 'quantity' | 'reference' |
 
 /** A predicate over one index row aliased `t` (without the key test). */
 function rowPredicate(c: Condition, nowMs: number, params: unknown[]): { table: Table; sql: string } {
-  const or = (parts: string[]): string => `(${parts.join(' OR ')})`;
+  const or = (parts: string[]): string => `(${balanced(parts, 'OR')})`;
   switch (c.kind) {
     case 'token':
       return { table: 'token', sql: or(c.values.map((v) => {
@@ -161,7 +178,7 @@ export class Planner {
         params.push(...c.keys.map((k) => this.keys.lookup(k)));
         return `${a}.pk ${c.missing ? 'NOT IN' : 'IN'} (SELECT pk FROM ix_${c.table} WHERE k IN (${c.keys.map(() => '?').join(', ')}))`;
       case 'or':
-        return c.any.length === 0 ? '0' : `(${c.any.map((inner) => this.condition(inner, a, params)).join(' OR ')})`;
+        return balanced(c.any.map((inner) => this.condition(inner, a, params)), 'OR');
       case 'and': {
         // An access restriction: its first part (whose compartment) drives as a list; the rest
         // (a consent's date range, a document type) are probed per candidate, since as lists they
@@ -169,7 +186,7 @@ export class Planner {
         if (c.all.length === 0) return '1';
         const [first, ...rest] = c.all;
         const parts = [this.condition(first, a, params), ...rest.map((x) => (this.isSimple(x) ? this.probe(x, a, params) : this.condition(x, a, params)))];
-        return `(${parts.join(' AND ')})`;
+        return balanced(parts, 'AND');
       }
       case 'type':
         params.push(...c.types);
@@ -178,12 +195,12 @@ export class Planner {
         if (c.missing !== undefined) return c.missing ? '0' : '1';
         const now = this.nowMs();
         const preds = c.values.map((v) => writtenPredicate(v, now, params));
-        return `${a}.current_vid IN (SELECT t.vid FROM resource_version t WHERE ${preds.join(' OR ')})`;
+        return `${a}.current_vid IN (SELECT t.vid FROM resource_version t WHERE ${balanced(preds, 'OR')})`;
       }
       case 'token-in':
         throw new FhirError('exception', 'A ValueSet condition reached the store unresolved (resolveValueSets)');
       case 'composite':
-        return `(${c.tuples.map((tuple) => this.composite(c.key, tuple, a, params)).join(' OR ')})`;
+        return balanced(c.tuples.map((tuple) => this.composite(c.key, tuple, a, params)), 'OR');
       case 'chain': {
         // Driven from the chained condition: find the targets first, then who points at them.
         params.push(this.keys.lookup(c.key), ...c.targetTypes);
@@ -210,7 +227,7 @@ export class Planner {
 
   /** A simple condition checked per candidate row through the (pk, k, …) index, instead of as a list. */
   private probe(c: Condition, a: string, params: unknown[]): string {
-    if (c.kind === 'or') return `(${c.any.map((x) => this.probe(x, a, params)).join(' OR ')})`;
+    if (c.kind === 'or') return balanced(c.any.map((x) => this.probe(x, a, params)), 'OR');
     params.push(this.keys.lookup((c as { key: string }).key));
     const row = rowPredicate(c, this.nowMs(), params);
     // Through the per-resource index: left to itself SQLite may walk the value index instead
@@ -292,8 +309,11 @@ export class Planner {
     const byId = q.where.some((c) => c.kind === 'id' && !c.not);
     const driving = !byId && q.where.some((c) => c.kind !== 'missing' && c.kind !== 'id' && !(c.kind === 'token' && c.not));
     const where = [`r.deleted = 0`, `${driving ? '+' : ''}r.type IN (${q.types.map(() => '?').join(', ')})`];
-    where.push(...this.conjunction(q.where, 'r', params));
+    where.push(balanced(this.conjunction(q.where, 'r', params), 'AND'));
     const whereSql = where.join(' AND ');
+    if (params.length + q.sort.length + 2 > MAX_SQL_VARIABLES) {
+      throw new FhirError('invalid', `The search is too large for the store: it needs ${params.length} bound values, at most ${MAX_SQL_VARIABLES} are possible; use fewer values or parameters`);
+    }
     const countParams = [...params];
     const orderParams: unknown[] = [];
     const order = this.order(q.sort, orderParams);

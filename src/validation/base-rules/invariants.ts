@@ -35,7 +35,9 @@ type Json = Record<string, unknown>;
 type Native = (value: Json, env: Env) => boolean | undefined;
 
 const has = (v: Json, key: string): boolean => v[key] !== undefined || v[`_${key}`] !== undefined;
-const contained = (v: Json): Json[] => (Array.isArray(v.contained) ? v.contained as Json[] : []);
+/** Contained resources that are objects (a null or a number in the list is reported by the JSON rules). */
+const contained = (v: Json): Json[] => (Array.isArray(v.contained)
+  ? (v.contained as unknown[]).filter((c): c is Json => typeof c === 'object' && c !== null && !Array.isArray(c)) : []);
 
 /** Every string value below `v` (keys `resourceType` and `id` are names, not pointers). */
 function collectStrings(v: unknown, visit: (s: string) => void, depth = 0): void {
