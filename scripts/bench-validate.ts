@@ -9,8 +9,7 @@
  * entries with their Bundle in scope, so target profiles are checked too) and, in the same run on the
  * same resources and the same snapshots, with @medplum/core's validateResource as a reference.
  * Prints resources/s for each (median of rounds), the ratio, and where the two disagree on whether
- * a resource has errors. @medplum/core 5 wants Node 22's WebSocket global: the npm script passes
- * --experimental-websocket on Node 20.
+ * a resource has errors.
  */
 import fs from 'node:fs';
 import path from 'node:path';

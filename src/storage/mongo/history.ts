@@ -32,7 +32,7 @@ function after(p: Position): MongoFilter {
 }
 
 export async function history(coll: Collection<VersionDoc>, query: HistoryQuery): Promise<HistoryPage> {
-  if (query.count === 0) return { versions: [] }; // _count=0: no entries, and no page to follow
+  if (query.count === 0) return { versions: [], cursors: [] }; // _count=0: no entries, and no page to follow
   const parts: MongoFilter[] = [];
   if (query.id !== undefined) parts.push({ rk: resourceKey(query.type ?? '', query.id) });
   else if (query.type !== undefined) parts.push({ type: query.type });

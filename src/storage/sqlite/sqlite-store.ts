@@ -137,7 +137,7 @@ export class SqliteStore implements ResourceStore {
         pk = r.s.pkOf.get(query.type ?? '', query.id)?.pk;
         if (pk === undefined) return { versions: [], cursors: [] };
       }
-      if (query.count === 0) return { versions: [] }; // _count=0: no entries, and no page to follow
+      if (query.count === 0) return { versions: [], cursors: [] }; // _count=0: no entries, and no page to follow
       const rows = this.history_.run(query, pk, cursorVid);
       const more = rows.length > query.count;
       const page = more ? rows.slice(0, query.count) : rows;
