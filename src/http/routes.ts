@@ -19,6 +19,8 @@ export const ROUTES = [
   { method: 'GET', path: '/', interaction: 'search-system', access: 's' },
   { method: 'POST', path: '/', interaction: 'transaction', access: 'entries' },
   { method: 'POST', path: '/_search', interaction: 'search-system', access: 's' },
+  // GET on the _search URLs is what some clients send (fhir-kit-client's systemSearch): the same search.
+  { method: 'GET', path: '/_search', interaction: 'search-system', access: 's' },
   { method: 'GET', path: '/_history', interaction: 'history-system', access: 'r' },
   { method: 'POST', path: '/:type/$validate', interaction: 'validate-type', access: 'r' },
   { method: 'POST', path: '/:type/$abdm-artefact', interaction: 'consent-from-artefact', access: 'r' },
@@ -27,6 +29,7 @@ export const ROUTES = [
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', access: 'r' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', access: 'r' },
   { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread', access: 'r' },
+  { method: 'GET', path: '/:type/_search', interaction: 'search-type', access: 's' },
   { method: 'GET', path: '/:type/:id', interaction: 'read', access: 'r' },
   { method: 'GET', path: '/:type/:id/:compartmentType', interaction: 'search-compartment', access: 's' },
   { method: 'GET', path: '/:type', interaction: 'search-type', access: 's' },
