@@ -189,10 +189,21 @@ export function compileInvariant(c: ElementDefinitionConstraint, path: string): 
   } catch (e) {
     unsupported = (e as Error).message.split('\n')[0].slice(0, 160);
   }
+  // A primitive value (a choice element holding a decimal, say) is evaluated without the element's
+  // base type: fhirpath.js cannot type a bare number as `probability[x]`, while navigation from it
+  // is simply empty, as the spec reads it.
+  let untyped: ((value: unknown, env: Env) => unknown[]) | undefined;
+  const primitive = (value: unknown, env: Env): unknown[] => {
+    if (!untyped) {
+      const fn = fhirpath.compile(c.expression as string, r4Model, silent);
+      untyped = (v, e) => fn(v as never, { resource: e.resource, rootResource: e.rootResource } as never) as unknown[];
+    }
+    return untyped(value, env);
+  };
   const viaFhirPath = (value: unknown, env: Env): boolean | undefined => {
     if (!compiled) return undefined;
     try {
-      const result = compiled(value, env);
+      const result = typeof value === 'object' && value !== null ? compiled(value, env) : primitive(value, env);
       return result.length === 0 || result.every((r) => r === true);
     } catch {
       return undefined;
