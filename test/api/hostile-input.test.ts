@@ -189,4 +189,23 @@ describe('REST: hostile input gets a 4xx or a success, never a 5xx', () => {
       assert.equal((await t.http.get('/fhir/Patient/id-1')).status, 200);
     });
   });
+
+  it('_include and _revinclude over a page of 1000 results (search.html#include): every referenced resource, not a SQLite depth error', async function () {
+    this.timeout(60_000);
+    const entry = [];
+    for (let i = 0; i < 1000; i++) {
+      const fullUrl = `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      entry.push({ fullUrl, resource: { resourceType: 'Patient', name: [{ family: `P${i}` }] }, request: { method: 'POST', url: 'Patient' } });
+      entry.push({ resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: fullUrl } }, request: { method: 'POST', url: 'Observation' } });
+    }
+    const tx = await t.http.post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+    assert.equal(tx.status, 200);
+    const included = await t.http.get('/fhir/Observation?_count=1000&_include=Observation:subject');
+    assert.equal(included.status, 200, JSON.stringify(included.body).slice(0, 300));
+    assert.equal(included.body.entry.filter((e: { search?: { mode?: string } }) => e.search?.mode === 'include').length, 1000);
+    const revIncluded = await t.http.get('/fhir/Patient?_count=1000&_revinclude=Observation:subject');
+    assert.equal(revIncluded.status, 200, JSON.stringify(revIncluded.body).slice(0, 300));
+    // One Patient of the page may be the one every test starts with, which no Observation names.
+    assert.ok(revIncluded.body.entry.filter((e: { search?: { mode?: string } }) => e.search?.mode === 'include').length >= 999);
+  });
 });

@@ -2,9 +2,11 @@ import type Database from 'better-sqlite3';
 import type { SearchQuery } from '../../search/query';
 import type { LiveVersion, ResourceKey, SearchPage, StoredVersion } from '../store';
 import type { SearchKeys } from './index-writer';
-import { Planner } from './plan';
+import { balanced, Planner } from './plan';
 import { storedVersion } from '../versioning';
 import { readStatements, type ReadStatements, type VersionRow } from './statements';
+
+const MAX_CACHED_SQL = 8 * 1024;
 
 /** A stored row as a StoredVersion. */
 export function toVersion(row: VersionRow): StoredVersion {
@@ -30,8 +32,12 @@ export class SqliteReader {
     let stmt = this.statements.get(text);
     if (!stmt) {
       stmt = this.db.prepare(text);
-      if (this.statements.size > 500) this.statements.clear();
-      this.statements.set(text, stmt);
+      // Kept for reuse, unless it is one of the large one-off statements (long value lists,
+      // include pages) whose compiled form would only hold memory.
+      if (text.length <= MAX_CACHED_SQL) {
+        if (this.statements.size > 500) this.statements.clear();
+        this.statements.set(text, stmt);
+      }
     }
     return stmt;
   }
@@ -60,7 +66,8 @@ export class SqliteReader {
   referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): LiveVersion[] {
     if (sources.length === 0 || keys.length === 0) return [];
     const ks = keys.map((k) => this.keys.lookup(k));
-    const pairs = sources.map(() => '(s.type = ? AND s.id = ?)').join(' OR ');
+    // A balanced OR: a flat one of a 1000-result page is deeper than SQLite's expression limit.
+    const pairs = balanced(sources.map(() => '(s.type = ? AND s.id = ?)'), 'OR');
     const params: unknown[] = [...ks, ...sources.flatMap((s) => [s.type, s.id])];
     let sql = `SELECT DISTINCT v.vid, v.type, r.id, v.version, v.method, v.written_ms, v.deleted, v.content
       FROM resource s JOIN ix_reference t ON t.pk = s.pk JOIN resource r ON r.type = t.type AND r.id = t.id
@@ -73,7 +80,7 @@ export class SqliteReader {
   referencing(targets: ResourceKey[], keys: string[]): LiveVersion[] {
     if (targets.length === 0 || keys.length === 0) return [];
     const ks = keys.map((k) => this.keys.lookup(k));
-    const pairs = targets.map(() => '(t.type = ? AND t.id = ?)').join(' OR ');
+    const pairs = balanced(targets.map(() => '(t.type = ? AND t.id = ?)'), 'OR');
     const sql = `SELECT DISTINCT v.vid, v.type, r.id, v.version, v.method, v.written_ms, v.deleted, v.content
       FROM ix_reference t JOIN resource r ON r.pk = t.pk JOIN resource_version v ON v.vid = r.current_vid
       WHERE t.k IN (${ks.map(() => '?').join(', ')}) AND (${pairs}) AND r.deleted = 0 ORDER BY r.pk`;
