@@ -20,6 +20,8 @@ export interface Config {
   mongoUrl?: string;
   defaultPageSize: number;
   maxPageSize: number;
+  /** The size of a search page's resources beyond which it ends early (with a next link). */
+  maxPageBytes: number;
   shutdownTimeoutMs: number;
   /** Implementation-guide folders (StructureDefinitions, ValueSets, CodeSystems) loaded besides profiles/. */
   igDirs: string[];
@@ -138,6 +140,7 @@ export const SETTINGS = {
   mongoUrl: { env: 'MONGO_URL', flag: '--mongo-url', default: undefined, parse: mongoUrl, about: 'With STORE=mongodb: connection string of a replica set or sharded cluster' },
   defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000), about: 'Page size when _count is absent' },
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000), about: 'Largest _count honoured' },
+  maxPageBytes: { env: 'MAX_PAGE_BYTES', flag: '--max-page-bytes', default: '8mb', parse: bytes, about: 'A search page ends early (with a next link) once its resources reach this size, so memory does not grow with _count' },
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list, about: 'Implementation guides to load besides profiles/ (folders or .tgz; flag repeatable)' },
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const), about: 'declared: writes are checked against their meta.profile; off: base rules only' },
   requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles, about: 'national, or Type=url|url,...: profiles every write of a type must conform to' },

@@ -48,7 +48,8 @@ async function includes(deps: Deps, matches: LiveVersion[], parsed: ParsedSearch
  * Paging links (search.html#paging): self, first, previous and next, and last when the total is
  * known. Each repeats the search, `_type` of a system search included, so following one stays in it.
  */
-function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean, total: number | undefined): BundleLink[] {
+/** `returned`: the matches on this page, fewer than `_count` when the page's byte budget ended it. */
+function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, hasMore: boolean, total: number | undefined, returned: number): BundleLink[] {
   const { count, offset } = parsed.query;
   const types = request.query.getAll('_type');
   const url = (o: number): string => {
@@ -60,7 +61,7 @@ function links(request: FhirRequest, pathPart: string, parsed: ParsedSearch, has
   };
   const out: BundleLink[] = [{ relation: 'self', url: url(offset) }, { relation: 'first', url: url(0) }];
   if (offset > 0) out.push({ relation: 'previous', url: url(Math.max(0, offset - count)) });
-  if (hasMore && count > 0) out.push({ relation: 'next', url: url(offset + count) });
+  if (hasMore && count > 0) out.push({ relation: 'next', url: url(offset + returned) });
   if (total !== undefined && count > 0) out.push({ relation: 'last', url: url(Math.max(0, Math.floor((total - 1) / count) * count)) });
   return out;
 }
@@ -95,6 +96,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
   sourceForms(parsed.query.where, request.base);
   parsed.query.where.push(...extra);
   parsed.query.where = await resolveValueSets(deps.store, parsed.query.where);
+  parsed.query.maxBytes = deps.config.maxPageBytes;
   const page = await deps.store.search(parsed.query);
   const shape = { summary: parsed.summary, elements: parsed.elements };
   const entry = (v: LiveVersion, mode: 'match' | 'include'): BundleEntry => ({
@@ -113,7 +115,7 @@ async function run(deps: Deps, request: FhirRequest, types: string[], pathPart: 
       search: { mode: 'outcome' },
     });
   }
-  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore, page.total), {
+  const result = bundle('searchset', entries, links(request, pathPart, parsed, page.hasMore, page.total, page.versions.length), {
     id: deps.ids.newId(), meta: { lastUpdated: deps.clock.now().toISOString() },
   });
   if (page.total !== undefined) result.total = page.total;

@@ -57,6 +57,12 @@ export interface SearchQuery {
   count: number;
   offset: number;
   total: 'none' | 'estimate' | 'accurate';
+  /**
+   * A budget for the page's resources (their stored JSON, in characters): a page that would pass
+   * it ends early, with more to follow, so a response's size does not grow with _count × size.
+   * At least one match is always returned.
+   */
+  maxBytes?: number;
 }
 
 export interface IncludeSpec {

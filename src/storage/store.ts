@@ -63,7 +63,7 @@ export interface HistoryPage {
 export interface SearchPage {
   /** The matches of this page, in the query's sort order. */
   versions: LiveVersion[];
-  /** True when more matches follow this page. */
+  /** True when more matches follow this page (it may hold fewer than asked, when its byte budget ran out). */
   hasMore: boolean;
   /** Number of all matches, when the query asked for an accurate total. */
   total?: number;

@@ -114,3 +114,45 @@ describe('Paging (search.html#paging, http.html#history)', () => {
     });
   });
 });
+
+describe('Paging: a byte budget per search page (MAX_PAGE_BYTES)', () => {
+  it('a page of large resources ends early with a next link; following the links returns every match once', async () => {
+    const t = api({ config: { maxPageBytes: 6000 } });
+    try {
+      const note = 'x'.repeat(1500);
+      for (let i = 0; i < 12; i++) {
+        const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ name: [{ family: `Big${i}`, text: note }] }));
+        assert.equal(res.status, 201);
+      }
+      const seen: string[] = [];
+      let url: string | undefined = '/fhir/Patient?_count=12';
+      let pages = 0;
+      while (url) {
+        const page: Bundle = (await t.http.get(url)).body as Bundle;
+        pages++;
+        assert.ok((page.entry ?? []).length >= 1 && (page.entry ?? []).length < 12, `page ${pages} is cut by the budget: ${(page.entry ?? []).length}`);
+        seen.push(...(page.entry ?? []).map((e) => e.resource?.id as string));
+        const next = page.link?.find((l) => l.relation === 'next')?.url;
+        url = next ? next.slice(next.indexOf('/fhir')) : undefined;
+        assert.ok(pages < 20);
+      }
+      assert.ok(pages >= 3, `${pages} pages`);
+      assert.equal(new Set(seen).size, 12);
+      assert.equal(seen.length, 12);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a single resource larger than the budget still comes back, alone on its page', async () => {
+    const t = api({ config: { maxPageBytes: 1024 } });
+    try {
+      for (let i = 0; i < 2; i++) await t.http.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ name: [{ text: 'y'.repeat(3000) }] }));
+      const page = (await t.http.get('/fhir/Patient?_count=10')).body as Bundle;
+      assert.equal(page.entry?.length, 1);
+      assert.ok(page.link?.some((l) => l.relation === 'next'));
+    } finally {
+      t.close();
+    }
+  });
+});

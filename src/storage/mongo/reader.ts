@@ -56,8 +56,9 @@ export class MongoReader implements StoreReader {
     const docs = await this.coll.find(filter, {
       ...this.opts, projection: VERSION_PROJECTION, sort: this.planner.sort(query.sort), skip: query.offset, limit: query.count + 1,
     }).toArray();
-    const hasMore = docs.length > query.count;
-    const versions = (hasMore ? docs.slice(0, query.count) : docs).map((d) => toVersion(d) as LiveVersion);
+    const all = (docs.length > query.count ? docs.slice(0, query.count) : docs).map((d) => toVersion(d) as LiveVersion);
+    const versions = withinBudget(all, query.maxBytes);
+    const hasMore = docs.length > query.count || versions.length < all.length;
     let total: number | undefined;
     if (query.total === 'accurate') total = await this.coll.countDocuments(filter, this.opts);
     else if (!hasMore && (versions.length > 0 || query.offset === 0)) total = query.offset + versions.length;
@@ -88,4 +89,15 @@ export class MongoReader implements StoreReader {
     const found = await this.coll.find(filter, { ...this.opts, projection: VERSION_PROJECTION, sort: { seq: 1, _id: 1 } }).toArray();
     return found.map((d) => toVersion(d) as LiveVersion);
   }
+}
+
+/** The leading versions whose stored JSON fits the page's byte budget (at least one). */
+function withinBudget(versions: LiveVersion[], maxBytes: number | undefined): LiveVersion[] {
+  if (maxBytes === undefined) return versions;
+  let bytes = 0;
+  for (let i = 0; i < versions.length; i++) {
+    bytes += versions[i].json?.length ?? JSON.stringify(versions[i].resource).length;
+    if (i > 0 && bytes > maxBytes) return versions.slice(0, i);
+  }
+  return versions;
 }

@@ -54,9 +54,19 @@ export class SqliteReader {
 
   search(query: SearchQuery): SearchPage {
     const { page, count } = this.planner.search(query);
-    const rows = this.prepared(page.text).all(...page.params);
-    const hasMore = rows.length > query.count;
-    const versions = live(hasMore ? rows.slice(0, query.count) : rows);
+    // Rows are read one by one, so a page that reaches its byte budget stops reading there.
+    const rows: (VersionRow & { n?: number })[] = [];
+    let bytes = 0;
+    let cut = false;
+    for (const row of this.prepared(page.text).iterate(...page.params)) {
+      if (rows.length >= query.count) { rows.push(row); break; }
+      const size = row.content?.length ?? 0;
+      if (query.maxBytes !== undefined && rows.length > 0 && bytes + size > query.maxBytes) { cut = true; break; }
+      bytes += size;
+      rows.push(row);
+    }
+    const hasMore = cut || rows.length > query.count;
+    const versions = live(rows.length > query.count ? rows.slice(0, query.count) : rows);
     let total: number | undefined;
     if (query.total === 'accurate') total = Number((this.prepared(count.text).get(...count.params) as { n: number }).n);
     else if (!hasMore && (versions.length > 0 || query.offset === 0)) total = query.offset + versions.length;
