@@ -181,33 +181,22 @@ export function compileInvariant(c: ElementDefinitionConstraint, path: string): 
   if (html && c.expression === 'htmlChecks()') {
     return { ...base, evaluate: (value) => (typeof value === 'string' ? html(value) : true) };
   }
-  let compiled: ((value: unknown, env: Env) => unknown[]) | undefined;
+  let typed: ((value: unknown, env: Env) => boolean | undefined) | undefined;
   let unsupported: string | undefined;
   try {
-    const fn = fhirpath.compile({ base: path, expression: c.expression as string }, r4Model, silent);
-    compiled = (value, env) => fn(value as never, { resource: env.resource, rootResource: env.rootResource } as never) as unknown[];
+    typed = fhirPathOnly(c, path);
   } catch (e) {
     unsupported = (e as Error).message.split('\n')[0].slice(0, 160);
   }
   // A primitive value (a choice element holding a decimal, say) is evaluated without the element's
   // base type: fhirpath.js cannot type a bare number as `probability[x]`, while navigation from it
   // is simply empty, as the spec reads it.
-  let untyped: ((value: unknown, env: Env) => unknown[]) | undefined;
-  const primitive = (value: unknown, env: Env): unknown[] => {
-    if (!untyped) {
-      const fn = fhirpath.compile(c.expression as string, r4Model, silent);
-      untyped = (v, e) => fn(v as never, { resource: e.resource, rootResource: e.rootResource } as never) as unknown[];
-    }
-    return untyped(value, env);
-  };
+  let untyped: ((value: unknown, env: Env) => boolean | undefined) | undefined;
   const viaFhirPath = (value: unknown, env: Env): boolean | undefined => {
-    if (!compiled) return undefined;
-    try {
-      const result = typeof value === 'object' && value !== null ? compiled(value, env) : primitive(value, env);
-      return result.length === 0 || result.every((r) => r === true);
-    } catch {
-      return undefined;
-    }
+    if (!typed) return undefined;
+    if (typeof value === 'object' && value !== null) return typed(value, env);
+    untyped ??= fhirPathOnly(c);
+    return untyped(value, env);
   };
   const native = NATIVE[c.key];
   const guard = absenceGuard(c.expression as string);
@@ -220,9 +209,13 @@ export function compileInvariant(c: ElementDefinitionConstraint, path: string): 
   return { ...base, evaluate, unsupported };
 }
 
-/** The spec's FHIRPath alone, without the native form: what the native forms are tested against. */
-export function fhirPathOnly(c: ElementDefinitionConstraint, path: string): (value: unknown, env: Env) => boolean | undefined {
-  const fn = fhirpath.compile({ base: path, expression: c.expression as string }, r4Model, silent);
+/**
+ * The spec's FHIRPath alone, without the native form or guard: true (holds), false, or undefined
+ * when evaluation fails. `path` types the input (omitted for a primitive value). Also what the
+ * native forms are tested against.
+ */
+export function fhirPathOnly(c: ElementDefinitionConstraint, path?: string): (value: unknown, env: Env) => boolean | undefined {
+  const fn = fhirpath.compile(path === undefined ? c.expression as string : { base: path, expression: c.expression as string }, r4Model, silent);
   return (value, env) => {
     try {
       const result = fn(value as never, { resource: env.resource, rootResource: env.rootResource } as never) as unknown[];
