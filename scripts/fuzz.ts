@@ -1,6 +1,8 @@
 /**
  * Long fuzz runs over real HTTP (run by hand: `npm run build && node dist/scripts/fuzz.js --count 100000`).
- * Starts the server on a fresh embedded store (or targets `--url http://host:port`, with `--pid` to
+ * Starts the server on a fresh embedded store (`--mongo-url URL` for a fresh MongoDB database instead),
+ * `--store bridge` serves in this process on the MongoDB wire bridge of the tests, the engine CI has;
+ * its RSS then includes the fuzzer's), or targets a running server (`--url http://host:port`, with `--pid` to
  * watch its memory), sends the seeded hostile requests of test/fuzz/, and prints requests sent,
  * status classes, the 5xx count (must be 0), the first failures, and the server's RSS at start,
  * peak and end. Bounded by `--count` and `--seconds`. Exits 1 on any failure.
@@ -13,6 +15,9 @@ import { fuzz, type Answer, type FuzzReport } from '../test/fuzz/drive';
 import type { FuzzRequest } from '../test/fuzz/generate';
 import { seedRequests } from '../test/fuzz/setup';
 import { startServer } from './lib/bench-util';
+import { createApp } from '../src/app';
+import { testDeps } from '../test/helpers/deps';
+import { mongoTarget, stopBridge } from '../test/support/mongo';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -59,9 +64,21 @@ async function main(): Promise<void> {
   let pid = args.has('pid') ? Number(args.get('pid')) : undefined;
   let stop = (): void => undefined;
   let url = args.get('url');
-  if (!url) {
+  if (!url && args.get('store') === 'bridge') {
+    const found = await mongoTarget();
+    if (typeof found === 'string') throw new Error(found);
+    process.env.TEST_STORE = 'mongodb';
+    const deps = testDeps({ config: { audit: true } });
+    const server = http.createServer(createApp(deps));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    pid = process.pid;
+    stop = () => { server.closeAllConnections(); server.close(); void deps.store.close().then(stopBridge); };
+  } else if (!url) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-fuzz-'));
-    const server = await startServer(dataDir, { LOG_LEVEL: 'error', AUDIT: args.get('audit') ?? 'on' });
+    const mongo = args.get('mongo-url');
+    const storeEnv: Record<string, string> = mongo ? { STORE: 'mongodb', MONGO_URL: mongo } : {};
+    const server = await startServer(dataDir, { LOG_LEVEL: 'error', AUDIT: args.get('audit') ?? 'on', ...storeEnv });
     url = server.url;
     pid = server.child.pid;
     stop = () => { server.child.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); };
@@ -77,16 +94,22 @@ async function main(): Promise<void> {
     let rssPeak = rssStart ?? 0;
     const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMb(pid) ?? 0); }, 250);
     const started = Date.now();
-    console.log(`fuzzing ${base.origin} (pid ${pid ?? '?'}): seed ${SEED}, up to ${COUNT} requests or ${SECONDS} s, ${CONCURRENCY} at a time`);
+    let shown = 0;
+    console.log(`fuzzing ${base.origin}${args.has('mongo-url') ? ' on MongoDB' : ''} (pid ${pid ?? '?'}): seed ${SEED}, up to ${COUNT} requests or ${SECONDS} s, ${CONCURRENCY} at a time`);
     const report = await fuzz({ seed: SEED, count: COUNT, send, concurrency: CONCURRENCY, deadlineMs: SECONDS * 1000,
-      onProgress: (done, r) => { if (done % 10_000 === 0) console.log(`  ${line(r, started)}  rss ${rssMb(pid) ?? '?'} MB`); } });
+      onProgress: (done, r) => {
+        // Failures are shown as they happen, so a long run that is stopped early still names them.
+        for (const f of r.failures.slice(shown)) console.log(`  FAILURE #${f.index} (${f.why}): ${f.request}\n    -> ${f.status} ${f.body}`);
+        shown = r.failures.length;
+        if (done % 10_000 === 0) console.log(`  ${line(r, started)}  rss ${rssMb(pid) ?? '?'} MB`);
+      } });
     clearInterval(sampler);
     const rssEnd = rssMb(pid);
     console.log(line(report, started));
     console.log(`server RSS: start ${rssStart ?? '?'} MB, peak ${rssPeak || '?'} MB, end ${rssEnd ?? '?'} MB`);
     const read = await send({ method: 'GET', path: '/fhir/metadata', headers: {} });
     console.log(`plain read afterwards: ${read.status}`);
-    for (const f of report.failures) console.log(`FAILURE #${f.index} (${f.why}): ${f.request}\n  -> ${f.status} ${f.body}`);
+    for (const f of report.failures.slice(shown)) console.log(`FAILURE #${f.index} (${f.why}): ${f.request}\n  -> ${f.status} ${f.body}`);
     if (report.failures.length > 0 || report.serverErrors > 0 || read.status !== 200) process.exitCode = 1;
   } finally {
     agent.destroy();

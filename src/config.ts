@@ -22,6 +22,13 @@ export interface Config {
   maxPageSize: number;
   /** The size of a search page's resources beyond which it ends early (with a next link). */
   maxPageBytes: number;
+  /** The size of a batch or transaction response beyond which further reads in it are refused (413). */
+  maxResponseBytes: number;
+  /**
+   * Request and response bodies in flight, in bytes, across all requests: a request that could
+   * need more than is free waits its turn, so memory does not grow with concurrency.
+   */
+  memoryBudget: number;
   shutdownTimeoutMs: number;
   /** Implementation-guide folders (StructureDefinitions, ValueSets, CodeSystems) loaded besides profiles/. */
   igDirs: string[];
@@ -141,6 +148,8 @@ export const SETTINGS = {
   defaultPageSize: { env: 'DEFAULT_PAGE_SIZE', flag: '--default-page-size', default: '50', parse: int(1, 10000), about: 'Page size when _count is absent' },
   maxPageSize: { env: 'MAX_PAGE_SIZE', flag: '--max-page-size', default: '1000', parse: int(1, 10000), about: 'Largest _count honoured' },
   maxPageBytes: { env: 'MAX_PAGE_BYTES', flag: '--max-page-bytes', default: '8mb', parse: bytes, about: 'A search page ends early (with a next link) once its resources reach this size, so memory does not grow with _count' },
+  maxResponseBytes: { env: 'MAX_RESPONSE_BYTES', flag: '--max-response-bytes', default: '64mb', parse: bytes, about: 'A batch or transaction response stops carrying read results at this size (later reads: 413)' },
+  memoryBudget: { env: 'MEMORY_BUDGET', flag: '--memory-budget', default: '256mb', parse: bytes, about: 'Bodies in flight across all requests; a request that could exceed it waits, so RSS stays bounded' },
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list, about: 'Implementation guides to load besides profiles/ (folders or .tgz; flag repeatable)' },
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const), about: 'declared: writes are checked against their meta.profile; off: base rules only' },
   requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles, about: 'national, or Type=url|url,...: profiles every write of a type must conform to' },

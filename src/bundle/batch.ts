@@ -7,7 +7,7 @@ import { authorizeEntry, dispatch, entryRequest, isWrite } from './dispatch';
 import { atEntry, entryPath, patchDocument, type EntryRequest, type ParsedEntry } from './entries';
 import { conditionalReferences, rewriteReferences } from './references';
 import { conditionalTargets } from './transaction';
-import { errorEntry, resultEntry } from './response';
+import { errorEntry, responseFull, resultEntry } from './response';
 
 /**
  * A batch (bundle.html#batch): every entry is its own interaction, run in order through the
@@ -34,20 +34,30 @@ export async function runBatch(
   deps: Deps, parsed: ParsedEntry[], base: string, principal: Principal, prefer: string | undefined, preference: ReturnPreference,
 ): Promise<string[]> {
   const out: string[] = [];
+  // The response's size so far: reads past MAX_RESPONSE_BYTES are refused one by one (413) and
+  // writes still run but answer without their resource, so the response stays within it.
+  let bytes = 0;
+  const push = (text: string): void => { out.push(text); bytes += text.length; };
+  const max = deps.config.maxResponseBytes;
   for (const p of parsed) {
-    if (!p.ok) { out.push(errorEntry(p.error)); continue; }
+    if (!p.ok) { push(errorEntry(p.error)); continue; }
     const entry = p.entry;
     try {
       authorizeEntry(entry, principal);
+      const write = isWrite(entry);
+      if (!write && bytes >= max) throw responseFull(max, 'batch');
       const body = await entryBody(deps, deps.store, entry, base, principal);
       const result = await dispatch(deps, entry, entryRequest(entry, base, body, principal, prefer));
-      out.push(resultEntry(result, { base, write: isWrite(entry), preference }));
+      const text = resultEntry(result, { base, write, preference });
+      if (bytes + text.length <= max) push(text);
+      else if (write) push(resultEntry(result, { base, write, preference: 'minimal' }));
+      else throw responseFull(max, 'batch');
     } catch (err) {
       if (err instanceof FhirError) {
-        out.push(errorEntry(atEntry(err, entry.index, entry.method, entry.url)));
+        push(errorEntry(atEntry(err, entry.index, entry.method, entry.url)));
       } else {
         deps.logger.error('batch entry failed unexpectedly', { entry: entry.index, error: err instanceof Error ? err.stack : String(err) });
-        out.push(errorEntry(new FhirError('exception', `${entryPath(entry.index)}: internal error while processing this entry`)));
+        push(errorEntry(new FhirError('exception', `${entryPath(entry.index)}: internal error while processing this entry`)));
       }
     }
   }

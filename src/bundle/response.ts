@@ -54,3 +54,9 @@ export function errorEntry(err: FhirError): string {
 export function responseBundle(type: 'batch-response' | 'transaction-response', entries: string[], id: string, timestamp: string): string {
   return `{"resourceType":"Bundle","id":${JSON.stringify(id)},"type":"${type}","timestamp":"${timestamp}","entry":[${entries.join(',')}]}`;
 }
+
+/** The refusal of a read that a batch or transaction response has no room left for (MAX_RESPONSE_BYTES). */
+export function responseFull(maxBytes: number, what: 'batch' | 'transaction'): FhirError {
+  const advice = what === 'batch' ? 'send it again on its own or in another batch' : 'send the reads in a batch or on their own';
+  return new FhirError('too-costly', `the ${what} response reached its limit of ${maxBytes} bytes (MAX_RESPONSE_BYTES) before this read; ${advice}`);
+}

@@ -158,10 +158,17 @@ export class GuardedStore extends GuardedReader implements ResourceStore {
     const whole = reach.kind === 'all' || query.count === 0;
     const kept: HistoryPage = { versions: [], cursors: [] };
     let cursor = query.cursor;
+    let keptBytes = 0;
     for (;;) {
       const page = await this.store.history(whole ? query : { ...query, cursor, count: Math.max(query.count, HISTORY_BATCH) });
       for (let i = 0; i < page.versions.length; i++) {
         if (!(await this.visible(page.versions[i]))) continue;
+        const size = page.versions[i].json?.length ?? 0;
+        // The page's byte budget holds across the store's pages too: full, resume at this version.
+        if (!whole && query.maxBytes !== undefined && kept.versions.length > 0 && keptBytes + size > query.maxBytes) {
+          return { ...kept, nextCursor: kept.cursors[kept.cursors.length - 1] };
+        }
+        keptBytes += size;
         kept.versions.push(page.versions[i]);
         kept.cursors.push(page.cursors[i]);
         const last = i === page.versions.length - 1;

@@ -12,6 +12,7 @@ import type { FhirRequest } from '../interactions/types';
 import type { Principal } from '../auth/verifier';
 import { parseJson } from '../json/safe-json';
 import { readBody } from './body';
+import { memoryBudgetOf, worstCaseBytes } from './memory-budget';
 import { errorHandler, statusOf } from './error-handler';
 import { bodyKind, checkAcceptable, isPretty } from './negotiate';
 import { respond } from './respond';
@@ -98,6 +99,7 @@ export async function serve(
     principal = route.access === 'public' || deps.auth.open ? LOCAL_PRINCIPAL : await deps.auth.authenticate(header(req, 'authorization'));
     authorize(principal, route.access, params.compartmentType ?? params.type ?? '*');
     checkAcceptable(header(req, 'accept'), query.get('_format') ?? undefined);
+    await reserveMemory(deps, route, req, res);
     const isSearchPost = route.method === 'POST' && route.interaction.startsWith('search-');
     if (isSearchPost) await formParameters(deps, req, query);
     const request: FhirRequest = {
@@ -129,6 +131,20 @@ export async function serve(
     throw err;
   }
   return undefined;
+}
+
+/**
+ * Holds this request's worst-case share of MEMORY_BUDGET until its response is done (or the
+ * connection drops). Reads of one resource need none and never wait.
+ */
+async function reserveMemory(deps: Deps, route: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const bytes = worstCaseBytes(route.interaction, route.method, header(req, 'content-length'), deps.config);
+  if (bytes === 0) return;
+  const budget = memoryBudgetOf(deps, deps.config.memoryBudget);
+  const reserved = budget.reserve(bytes);
+  const release = typeof reserved === 'function' ? reserved : await reserved;
+  if (res.writableFinished || res.destroyed) release();
+  else res.once('close', release);
 }
 
 function handlerFor(deps: Deps, route: Route) {

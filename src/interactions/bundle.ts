@@ -2,7 +2,7 @@ import { runBatch } from '../bundle/batch';
 import type { Principal } from '../auth/verifier';
 import { authorizeEntry, dispatch, entryRequest } from '../bundle/dispatch';
 import { atEntry, checkBundle, parseEntry, type EntryRequest } from '../bundle/entries';
-import { responseBundle, resultEntry } from '../bundle/response';
+import { responseBundle, responseFull, resultEntry } from '../bundle/response';
 import { prepare, runTransaction } from '../bundle/transaction';
 import type { Deps } from '../deps';
 import { FhirError } from '../fhir/errors';
@@ -42,20 +42,26 @@ async function transaction(deps: Deps, entries: EntryRequest[], base: string, pr
     }
   }
   const prepared = entries.map((e) => prepare(deps, e, base, principal));
+  const reads = new Map<number, string>();
   const results = await deps.store.transact(async (uow) => {
     const done = await runTransaction(deps, uow, prepared, base, principal);
     const inside = { ...deps, store: storeWithin(uow) };
+    let readBytes = 0;
     for (const e of entries) {
       if (done.has(e.index)) continue;
       try {
-        done.set(e.index, await dispatch(inside, e, entryRequest(e, base, undefined, principal, prefer)));
+        const text = resultEntry(await dispatch(inside, e, entryRequest(e, base, undefined, principal, prefer)), { base, write: false, preference });
+        readBytes += text.length;
+        // A failing GET fails the whole transaction, and so does one the response has no room for.
+        if (readBytes > deps.config.maxResponseBytes) throw responseFull(deps.config.maxResponseBytes, 'transaction');
+        reads.set(e.index, text);
       } catch (err) {
         throw err instanceof FhirError ? atEntry(err, e.index, e.method, e.url) : err;
       }
     }
     return done;
   });
-  return entries.map((e) => resultEntry(results.get(e.index) as FhirResult, { base, write: e.method !== 'GET' && e.method !== 'HEAD', preference }));
+  return entries.map((e) => reads.get(e.index) ?? resultEntry(results.get(e.index) as FhirResult, { base, write: true, preference }));
 }
 
 /** `POST [base]` with a batch or transaction Bundle (http.html#transaction). */

@@ -35,7 +35,7 @@ export function pageSize(deps: Deps, raw: string | undefined): number {
 
 function parseQuery(deps: Deps, request: FhirRequest): HistoryQuery {
   const q = request.query;
-  const query: HistoryQuery = { type: request.type, id: request.id, count: pageSize(deps, single(q, '_count')) };
+  const query: HistoryQuery = { type: request.type, id: request.id, count: pageSize(deps, single(q, '_count')), maxBytes: deps.config.maxPageBytes };
   const since = single(q, '_since');
   if (since !== undefined) {
     const period = parsePeriod(since);

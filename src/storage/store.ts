@@ -44,6 +44,8 @@ export interface HistoryQuery {
   /** Only versions that were current at some point in [atStartMs, atEndMs). */
   at?: { startMs: number; endMs: number };
   count: number;
+  /** A page ends early (with a `nextCursor`) once its versions' JSON reaches this many bytes; at least one is returned. */
+  maxBytes?: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string;
 }

@@ -9,6 +9,7 @@ import { mongoTarget, stopBridge, type MongoTarget } from './mongo';
  * (MONGO_URL) they all run.
  */
 export const NEEDS_TRANSACTIONS: readonly string[] = [
+  'Bounded memory: batch and transaction responses have a byte budget (MAX_RESPONSE_BYTES, bundle.html#batch-response) a transaction whose reads overflow the budget is refused whole (413) and writes nothing',
   'REST: batch and transaction Bundles (http.html#transaction, bundle.html#transaction) transaction any failing entry rolls back every other: stale ifMatch (412)',
 ];
 

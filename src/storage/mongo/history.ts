@@ -39,11 +39,25 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   if (query.sinceMs !== undefined) parts.push({ ms: { $gte: query.sinceMs } });
   if (query.at) parts.push({ ms: { $lt: query.at.endMs } }, { $or: [{ sup: { $exists: false } }, { sup: { $gt: query.at.startMs } }] });
   if (query.cursor !== undefined) parts.push(after(decodeCursor(query.cursor)));
-  const docs = await coll.find(parts.length ? { $and: parts } : {}, {
+  const cursor = coll.find(parts.length ? { $and: parts } : {}, {
     projection: VERSION_PROJECTION, sort: { ms: -1, rk: -1, v: -1 }, limit: query.count + 1,
-  }).toArray();
-  const more = docs.length > query.count;
-  const page = more ? docs.slice(0, query.count) : docs;
+  });
+  // Read one by one, so a page that reaches its byte budget stops reading there.
+  const docs: VersionDoc[] = [];
+  let bytes = 0;
+  let cut = false;
+  try {
+    for await (const doc of cursor) {
+      const size = doc.json?.length ?? 0;
+      if (query.maxBytes !== undefined && docs.length > 0 && docs.length < query.count && bytes + size > query.maxBytes) { cut = true; break; }
+      bytes += size;
+      docs.push(doc);
+    }
+  } finally {
+    await cursor.close();
+  }
+  const more = cut || docs.length > query.count;
+  const page = docs.length > query.count ? docs.slice(0, query.count) : docs;
   const last = page[page.length - 1];
   return {
     versions: page.map(toVersion),

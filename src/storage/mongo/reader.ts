@@ -53,12 +53,25 @@ export class MongoReader implements StoreReader {
   async search(query: SearchQuery): Promise<SearchPage> {
     const filter = await this.planner.filter(query);
     // One more than asked, to know whether a next page exists (with _count=0: whether any match).
-    const docs = await this.coll.find(filter, {
+    const cursor = this.coll.find(filter, {
       ...this.opts, projection: VERSION_PROJECTION, sort: this.planner.sort(query.sort), skip: query.offset, limit: query.count + 1,
-    }).toArray();
-    const all = (docs.length > query.count ? docs.slice(0, query.count) : docs).map((d) => toVersion(d) as LiveVersion);
-    const versions = withinBudget(all, query.maxBytes);
-    const hasMore = docs.length > query.count || versions.length < all.length;
+    });
+    // Read one by one, so a page that reaches its byte budget stops reading there.
+    const docs: VersionDoc[] = [];
+    let bytes = 0;
+    let cut = false;
+    try {
+      for await (const doc of cursor) {
+        const size = doc.json?.length ?? 0;
+        if (query.maxBytes !== undefined && docs.length > 0 && docs.length < query.count && bytes + size > query.maxBytes) { cut = true; break; }
+        bytes += size;
+        docs.push(doc);
+      }
+    } finally {
+      await cursor.close();
+    }
+    const hasMore = cut || docs.length > query.count;
+    const versions = (docs.length > query.count ? docs.slice(0, query.count) : docs).map((d) => toVersion(d) as LiveVersion);
     let total: number | undefined;
     if (query.total === 'accurate') total = await this.coll.countDocuments(filter, this.opts);
     else if (!hasMore && (versions.length > 0 || query.offset === 0)) total = query.offset + versions.length;
@@ -91,13 +104,3 @@ export class MongoReader implements StoreReader {
   }
 }
 
-/** The leading versions whose stored JSON fits the page's byte budget (at least one). */
-function withinBudget(versions: LiveVersion[], maxBytes: number | undefined): LiveVersion[] {
-  if (maxBytes === undefined) return versions;
-  let bytes = 0;
-  for (let i = 0; i < versions.length; i++) {
-    bytes += versions[i].json?.length ?? JSON.stringify(versions[i].resource).length;
-    if (i > 0 && bytes > maxBytes) return versions.slice(0, i);
-  }
-  return versions;
-}

@@ -21,8 +21,12 @@ export class HistoryQueries {
 
   constructor(private readonly db: Database.Database) {}
 
-  /** `pk` is the resource's key when the query is for one instance (its `id` resolved by the caller). */
-  run(query: HistoryQuery, pk: number | undefined, cursorVid: number | undefined): VersionRow[] {
+  /**
+   * `pk` is the resource's key when the query is for one instance (its `id` resolved by the caller).
+   * Up to `count + 1` rows (the extra one says a next page exists); rows are read one by one, so a
+   * page that reaches its byte budget stops reading there (`cut`).
+   */
+  run(query: HistoryQuery, pk: number | undefined, cursorVid: number | undefined): { rows: VersionRow[]; cut: boolean } {
     const used: Fragment[] = [];
     const params: Record<string, unknown> = { limit: query.count + 1 };
     if (pk !== undefined) { used.push('pk'); params.pk = pk; }
@@ -30,7 +34,16 @@ export class HistoryQueries {
     if (query.sinceMs !== undefined) { used.push('since'); params.sinceMs = query.sinceMs; }
     if (query.at) { used.push('at'); params.atStartMs = query.at.startMs; params.atEndMs = query.at.endMs; }
     if (cursorVid !== undefined) { used.push('cursor'); params.cursor = cursorVid; }
-    return this.statement(used).all(params);
+    const rows: VersionRow[] = [];
+    let bytes = 0;
+    for (const row of this.statement(used).iterate(params)) {
+      const size = row.content?.length ?? 0;
+      if (query.maxBytes !== undefined && rows.length > 0 && rows.length < query.count && bytes + size > query.maxBytes) return { rows, cut: true };
+      bytes += size;
+      rows.push(row);
+      if (rows.length > query.count) break;
+    }
+    return { rows, cut: false };
   }
 
   private statement(used: Fragment[]): Database.Statement<[Record<string, unknown>], VersionRow> {

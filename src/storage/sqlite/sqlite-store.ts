@@ -138,8 +138,8 @@ export class SqliteStore implements ResourceStore {
         if (pk === undefined) return { versions: [], cursors: [] };
       }
       if (query.count === 0) return { versions: [], cursors: [] }; // _count=0: no entries, and no page to follow
-      const rows = this.history_.run(query, pk, cursorVid);
-      const more = rows.length > query.count;
+      const { rows, cut } = this.history_.run(query, pk, cursorVid);
+      const more = cut || rows.length > query.count;
       const page = more ? rows.slice(0, query.count) : rows;
       return { versions: page.map(toVersion), nextCursor: more ? String(page[page.length - 1].vid) : undefined, cursors: page.map((row) => String(row.vid)) };
     });
