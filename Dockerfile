@@ -30,4 +30,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # The same start command as `npm start`, without the build step (already built above).
-CMD ["node", "dist/src/main.js"]
+# The heap ceiling (HEAP_LIMIT_MB) is a V8 flag, so it is applied where node starts, as npm start does.
+CMD ["sh", "-c", "exec node --max-old-space-size=${HEAP_LIMIT_MB:-1024} dist/src/main.js"]

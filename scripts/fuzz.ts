@@ -16,6 +16,7 @@ import type { FuzzRequest } from '../test/fuzz/generate';
 import { seedRequests } from '../test/fuzz/setup';
 import { startServer } from './lib/bench-util';
 import { createApp } from '../src/app';
+import { applyServerTimeouts } from '../src/main';
 import { testDeps } from '../test/helpers/deps';
 import { mongoTarget, stopBridge } from '../test/support/mongo';
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     process.env.TEST_STORE = 'mongodb';
     const deps = testDeps({ config: { audit: true } });
     const server = http.createServer(createApp(deps));
+    applyServerTimeouts(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     pid = process.pid;

@@ -29,6 +29,8 @@ export interface Config {
    * need more than is free waits its turn, so memory does not grow with concurrency.
    */
   memoryBudget: number;
+  /** The V8 heap ceiling npm start and the image give node (MB); main.ts warns when the running heap differs. */
+  heapLimitMb: number;
   shutdownTimeoutMs: number;
   /** Implementation-guide folders (StructureDefinitions, ValueSets, CodeSystems) loaded besides profiles/. */
   igDirs: string[];
@@ -150,6 +152,7 @@ export const SETTINGS = {
   maxPageBytes: { env: 'MAX_PAGE_BYTES', flag: '--max-page-bytes', default: '8mb', parse: bytes, about: 'A search page ends early (with a next link) once its resources reach this size, so memory does not grow with _count' },
   maxResponseBytes: { env: 'MAX_RESPONSE_BYTES', flag: '--max-response-bytes', default: '64mb', parse: bytes, about: 'A batch or transaction response stops carrying read results at this size (later reads: 413)' },
   memoryBudget: { env: 'MEMORY_BUDGET', flag: '--memory-budget', default: '256mb', parse: bytes, about: 'Bodies in flight across all requests; a request that could exceed it waits, so RSS stays bounded' },
+  heapLimitMb: { env: 'HEAP_LIMIT_MB', flag: '--heap-limit-mb', default: '1024', parse: int(128, 65536), about: 'Heap ceiling in MB: npm start and the Docker image run node --max-old-space-size with it (node started by hand: pass the flag yourself)' },
   igDirs: { env: 'IG_DIRS', flag: '--ig', default: '', parse: list, about: 'Implementation guides to load besides profiles/ (folders or .tgz; flag repeatable)' },
   profileEnforcement: { env: 'PROFILE_ENFORCEMENT', flag: '--profile-enforcement', default: 'declared', parse: oneOf(['declared', 'off'] as const), about: 'declared: writes are checked against their meta.profile; off: base rules only' },
   requiredProfiles: { env: 'REQUIRED_PROFILES', flag: '--required-profiles', default: '', parse: requiredProfiles, about: 'national, or Type=url|url,...: profiles every write of a type must conform to' },

@@ -14,6 +14,7 @@ import { openStore, startStore, type StoreConfig } from './storage';
 import { Indexer } from './search/extract';
 import { loadSearchParameters } from './search/parameters';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { warmUp } from './validation/base-schema';
 import { validateBase } from './validation/base-validator';
 import { validationEngine, type ValidationEngine } from './validation/profiles/engine';
@@ -190,15 +191,28 @@ async function main(): Promise<void> {
     server.off('error', cannotListen);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    const heapMb = Math.round(v8.getHeapStatistics().heap_size_limit / 1048576);
+    // --max-old-space-size sets old space; the limit V8 reports also counts young space (~5%).
+    if (Math.abs(heapMb - config.heapLimitMb) > config.heapLimitMb * 0.1 + 64) {
+      logger.warn(`the heap limit is ${heapMb} MB, not HEAP_LIMIT_MB=${config.heapLimitMb}: start with npm start, or node --max-old-space-size=${config.heapLimitMb}`);
+    }
     logger.info('listening', {
       base: `http://${config.host}:${port}/fhir`, store: config.store, ...(config.store === 'sqlite' ? { dataDir: config.dataDir } : {}),
-      pid: process.pid, startupMs: Date.now() - started, uptimeMs: Math.round(process.uptime() * 1000),
+      pid: process.pid, heapLimitMb: heapMb, memoryBudgetMb: Math.round(config.memoryBudget / 1048576), startupMs: Date.now() - started, uptimeMs: Math.round(process.uptime() * 1000),
     });
   });
+  applyServerTimeouts(server);
+  installShutdown(server, deps, state);
+}
+
+/**
+ * Keep-alive outlives the usual 60 s idle timeout of proxies and load balancers in front of us, so
+ * it is never the server that closes a connection a client is about to reuse.
+ */
+export function applyServerTimeouts(server: http.Server): void {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;
-  installShutdown(server, deps, state);
 }
 
 if (require.main === module) void main();
