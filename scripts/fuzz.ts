@@ -26,6 +26,8 @@ const COUNT = Number(args.get('count') ?? 100_000);
 const SECONDS = Number(args.get('seconds') ?? 900);
 const SEED = Number(args.get('seed') ?? 20260115);
 const CONCURRENCY = Number(args.get('concurrency') ?? 4);
+/** Per request; the bridge (a Python mock of MongoDB) can take minutes over a large chain search. */
+const TIMEOUT_MS = Number(args.get('timeout-s') ?? (args.get('store') === 'bridge' ? 600 : 60)) * 1000;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -33,7 +35,7 @@ function sender(base: URL) {
   return (req: FuzzRequest): Promise<Answer> => new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
-    const r = http.request({ host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent, timeout: 60_000 }, (res) => {
+    const r = http.request({ host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent, timeout: TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

@@ -37,7 +37,9 @@ export const percentile = (xs: number[], p: number): number => {
 export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   // As npm start runs it: with the heap ceiling of HEAP_LIMIT_MB.
-  const child = spawn(process.execPath, [`--max-old-space-size=${env.HEAP_LIMIT_MB ?? process.env.HEAP_LIMIT_MB ?? 1024}`, path.join(__dirname, '../../src/main.js')], {
+  // BENCH_CPU_PROF=dir writes a CPU profile of each server to dir when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [`--max-old-space-size=${env.HEAP_LIMIT_MB ?? process.env.HEAP_LIMIT_MB ?? 1024}`, ...profile, path.join(__dirname, '../../src/main.js')], {
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', AUDIT: 'off', ...env }, stdio: 'inherit',
   });
   const url = `http://127.0.0.1:${port}`;

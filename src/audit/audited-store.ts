@@ -34,6 +34,7 @@ export class AuditedStore implements ResourceStore {
   referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> { return this.inner.referencedBy(sources, keys, targetType); }
   referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> { return this.inner.referencing(targets, keys); }
   history(query: HistoryQuery): Promise<HistoryPage> { return this.inner.history(query); }
+  generation(type: string): Promise<string> { return this.inner.generation(type); }
   ping(): Promise<boolean> { return this.inner.ping(); }
   close(): Promise<void> { return this.inner.close(); }
 }

@@ -180,6 +180,10 @@ export class GuardedStore extends GuardedReader implements ResourceStore {
     }
   }
 
+  generation(type: string): Promise<string> {
+    return this.store.generation(type);
+  }
+
   ping(): Promise<boolean> {
     return this.store.ping();
   }

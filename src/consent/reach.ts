@@ -15,7 +15,7 @@ export interface StatedPurpose {
 }
 
 export interface ReachDeps {
-  store: StoreReader & Pick<ResourceStore, 'history'>;
+  store: StoreReader & Pick<ResourceStore, 'generation'>;
   search: SearchParameters;
   breakTheGlass: boolean;
   now(): Date;
@@ -98,33 +98,30 @@ interface Held { key: string; consents: ConsentTerms[]; byIdentifier: boolean }
 const HELD = new WeakMap<object, Map<string, Held>>();
 const HELD_ENTRIES = 10_000;
 
-/** The newest version of any resource of `type`: it changes with every write of that type. */
-async function generation(store: ReachDeps['store'], type: string): Promise<string> {
-  const v = (await store.history({ type, count: 1 })).versions[0];
-  return v ? `${v.type}/${v.id}/${v.versionId}` : 'none';
-}
-
 /**
  * Active consents that name the principal as requester, HIU or actor, by reference or identifier.
- * Reading them is a search; it is reused only while no Consent has been written since (checked by
- * the newest Consent version, one index probe, so a grant or revocation by any process counts at
- * once), the principal's own resource is the same version, and, for consents naming their patient
- * by ABHA identifier, no Patient has been written either.
+ * Reading them is a search; it is reused while the store's generation of Consent and of the
+ * principal's own type (its identifiers may change) are unchanged, and, for consents naming their
+ * patient by ABHA identifier, of Patient too. Generations move with every write by any process
+ * (store.generation), so a grant or revocation counts at once; checking them costs a few map
+ * lookups, not a query.
  */
 async function consentsHeldBy(deps: ReachDeps, principal: Principal): Promise<ConsentTerms[]> {
   const user = principal.fhirUser;
   if (!user) return [];
-  const self = await deps.store.read(user.type, user.id);
   let cache = HELD.get(deps.store);
   if (!cache) HELD.set(deps.store, (cache = new Map()));
   const who = `${user.type}/${user.id}`;
-  const key = `${self?.versionId ?? 0}|${await generation(deps.store, 'Consent')}`;
+  const key = `${await deps.store.generation('Consent')}|${await deps.store.generation(user.type)}`;
   const hit = cache.get(who);
-  if (hit && hit.key === (hit.byIdentifier ? `${key}|${await generation(deps.store, 'Patient')}` : key)) return hit.consents;
+  if (hit && hit.key === (hit.byIdentifier ? `${key}|${await deps.store.generation('Patient')}` : key)) return hit.consents;
+  // The generations are read before the consents: a write in between makes the next request reload.
+  const patientGeneration = await deps.store.generation('Patient');
+  const self = await deps.store.read(user.type, user.id);
   const byIdentifier = { used: false };
   const consents = await loadConsents(deps, user, self, byIdentifier);
   if (cache.size >= HELD_ENTRIES) cache.delete(cache.keys().next().value as string);
-  cache.set(who, { key: byIdentifier.used ? `${key}|${await generation(deps.store, 'Patient')}` : key, consents, byIdentifier: byIdentifier.used });
+  cache.set(who, { key: byIdentifier.used ? `${key}|${patientGeneration}` : key, consents, byIdentifier: byIdentifier.used });
   return consents;
 }
 

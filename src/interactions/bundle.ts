@@ -25,6 +25,7 @@ function storeWithin(uow: UnitOfWork): ResourceStore {
     referencedBy: (s, k, t) => uow.referencedBy(s, k, t),
     referencing: (t, k) => uow.referencing(t, k),
     history: unavailable,
+    generation: unavailable,
     transact: unavailable,
     ping: async () => true,
     close: async () => undefined,

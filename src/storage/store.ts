@@ -119,6 +119,12 @@ export interface ResourceStore extends StoreReader {
   /** Runs `work` atomically: all its writes are committed together, or none when it throws. */
   transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   history(query: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * A token that changes whenever a resource of `type` is written, by this process or another: the
+   * cheap check behind caches of what such resources say (a principal's consents). It may also
+   * change when nothing of that type was written; it never stays the same when something was.
+   */
+  generation(type: string): Promise<string>;
   /** Cheap liveness of the backend, for /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

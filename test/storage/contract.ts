@@ -49,6 +49,25 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       store.transact((uow) => uow.update(r, { expectedVersion }));
     const remove = (type: string, id: string) => store.transact((uow) => uow.delete(type, id));
 
+    it('generation(type) moves with every create, update and delete of that type', async () => {
+      const g0 = await store.generation('Consent');
+      const c = await create({ resourceType: 'Consent', status: 'active' } as Resource);
+      const g1 = await store.generation('Consent');
+      assert.notEqual(g1, g0, 'create');
+      assert.equal(await store.generation('Consent'), g1, 'stable while nothing is written');
+      await update({ ...(c.resource as Resource & { id: string }) });
+      const g2 = await store.generation('Consent');
+      assert.notEqual(g2, g1, 'update');
+      await remove('Consent', c.id);
+      const g3 = await store.generation('Consent');
+      assert.notEqual(g3, g2, 'delete');
+      // Several writes in one millisecond (the test clock stands still) each move it.
+      await create({ resourceType: 'Consent', status: 'active' } as Resource);
+      const g4 = await store.generation('Consent');
+      await create({ resourceType: 'Consent', status: 'active' } as Resource);
+      assert.notEqual(await store.generation('Consent'), g4, 'a second write in the same millisecond');
+    });
+
     it('create assigns a fresh id and version 1, and stamps meta', async () => {
       const v = await create(patient({ id: 'ignored', meta: { profile: ['http://example.org/p'] } }));
       assert.equal(v.id, 'p-1');

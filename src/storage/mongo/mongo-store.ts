@@ -134,6 +134,19 @@ export class MongoStore implements ResourceStore {
     return new MongoUnitOfWork(this.coll, this.db.collection<GuardDoc>(GUARDS), reader, this.deps, this.seqs, session);
   }
 
+  /**
+   * The newest write time of the type and how many versions share it (probes of the history
+   * index): every process's writes show, since they all write the one collection.
+   */
+  async generation(type: string): Promise<string> {
+    return this.ready(async () => {
+      const newest = await this.coll.findOne({ type }, { sort: { ms: -1 }, projection: { ms: 1 } });
+      if (!newest) return 'none';
+      // Versions written in the same millisecond are counted: one more in it moves the token too.
+      return `${newest.ms}.${await this.coll.countDocuments({ type, ms: newest.ms })}`;
+    });
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.start();

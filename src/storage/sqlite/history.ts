@@ -34,6 +34,9 @@ export class HistoryQueries {
     if (query.sinceMs !== undefined) { used.push('since'); params.sinceMs = query.sinceMs; }
     if (query.at) { used.push('at'); params.atStartMs = query.at.startMs; params.atEndMs = query.at.endMs; }
     if (cursorVid !== undefined) { used.push('cursor'); params.cursor = cursorVid; }
+    // Without a byte budget, all() at once: better-sqlite3's iterate() costs far more per call,
+    // and a one-version probe (the consent cache's generation check) runs on every request.
+    if (query.maxBytes === undefined) return { rows: this.statement(used).all(params), cut: false };
     const rows: VersionRow[] = [];
     let bytes = 0;
     for (const row of this.statement(used).iterate(params)) {

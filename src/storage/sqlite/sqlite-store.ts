@@ -42,6 +42,12 @@ export class SqliteStore implements ResourceStore {
   private readonly writes: WriteStatements;
   private readonly index: IndexWriter;
   private readonly history_: HistoryQueries;
+  private readonly writerHistory: HistoryQueries;
+  /** Commits of this process per resource type, and what data_version said when last asked (generation()). */
+  private readonly writesOf = new Map<string, number>();
+  private readonly dataVersion: Database.Statement<[], unknown>;
+  private lastDataVersion = -1;
+  private foreignCommits = 0;
   private readonly lock = new AsyncLock();
   private readonly inMemory: boolean;
   private checkpointTimer?: NodeJS.Timeout;
@@ -72,6 +78,9 @@ export class SqliteStore implements ResourceStore {
     this.writes = writeStatements(this.writer);
     this.index = new IndexWriter(this.writer, this.writerKeys);
     this.history_ = new HistoryQueries(this.readerDb);
+    this.writerHistory = this.inMemory ? this.history_ : new HistoryQueries(this.writer);
+    // On the writer connection: its own commits leave it unchanged, other connections' move it.
+    this.dataVersion = this.writer.prepare('PRAGMA data_version').pluck();
     if (!this.inMemory) {
       this.checkpointer = new Worker(path.join(__dirname, 'checkpoint-worker.js'), { workerData: { file, pending: this.checkpointPending } });
       this.checkpointer.unref();
@@ -100,10 +109,18 @@ export class SqliteStore implements ResourceStore {
     else if (size > this.walLimitBytes) this.checkpoint();
   }
 
-  private readNow<T>(work: (r: SqliteReader) => T): Promise<T> {
-    if (this.inMemory && this.lock.busy) return this.lock.run(async () => work(this.reader));
+  /**
+   * Reads go to the writer connection whenever it holds no open unit of work: it then sees exactly
+   * the committed data, and its page cache stays warm across its own commits, whereas the reader
+   * connection drops its whole cache each time it sees another connection's commit (with audit on,
+   * every few milliseconds). While a unit of work is open, the reader connection keeps its half-done
+   * writes out of sight.
+   */
+  private readNow<T>(work: (r: SqliteReader, history: HistoryQueries) => T): Promise<T> {
+    if (this.inMemory && this.lock.busy) return this.lock.run(async () => work(this.reader, this.history_));
+    const idle = !this.inMemory && !this.writer.inTransaction;
     try {
-      return Promise.resolve(work(this.reader));
+      return Promise.resolve(idle ? work(this.writerReader, this.writerHistory) : work(this.reader, this.history_));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -130,7 +147,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   history(query: HistoryQuery): Promise<HistoryPage> {
-    return this.readNow((r) => {
+    return this.readNow((r, h) => {
       const cursorVid = query.cursor === undefined ? undefined : parseCursor(query.cursor);
       let pk: number | undefined;
       if (query.id !== undefined) {
@@ -138,19 +155,34 @@ export class SqliteStore implements ResourceStore {
         if (pk === undefined) return { versions: [], cursors: [] };
       }
       if (query.count === 0) return { versions: [], cursors: [] }; // _count=0: no entries, and no page to follow
-      const { rows, cut } = this.history_.run(query, pk, cursorVid);
+      const { rows, cut } = h.run(query, pk, cursorVid);
       const more = cut || rows.length > query.count;
       const page = more ? rows.slice(0, query.count) : rows;
       return { versions: page.map(toVersion), nextCursor: more ? String(page[page.length - 1].vid) : undefined, cursors: page.map((row) => String(row.vid)) };
     });
   }
 
+  /**
+   * This process's commits count per type; another process's commit (which SQLite's data_version
+   * reveals, without saying what it wrote) moves every type's token on.
+   */
+  generation(type: string): Promise<string> {
+    const seen = Number(this.dataVersion.get());
+    if (seen !== this.lastDataVersion) {
+      this.lastDataVersion = seen;
+      this.foreignCommits++;
+    }
+    return Promise.resolve(`${this.foreignCommits}.${this.writesOf.get(type) ?? 0}`);
+  }
+
   transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
       this.writer.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work(new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps));
+        const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps);
+        const result = await work(uow);
         this.writer.exec('COMMIT');
+        for (const type of uow.types) this.writesOf.set(type, (this.writesOf.get(type) ?? 0) + 1);
         this.checkpointIfLarge();
         return result;
       } catch (err) {
@@ -187,6 +219,9 @@ function parseCursor(cursor: string): number {
 }
 
 class SqliteUnitOfWork implements UnitOfWork {
+  /** The types this unit of work wrote (for generation()). */
+  readonly types = new Set<string>();
+
   constructor(
     private readonly w: WriteStatements, private readonly r: SqliteReader,
     private readonly index: IndexWriter, private readonly deps: StoreDeps,
@@ -217,6 +252,7 @@ class SqliteUnitOfWork implements UnitOfWork {
     const current = this.w.currentRow.get(type, id);
     checkExpected(type, id, current?.version, options.expectedVersion);
     if (!current || current.deleted) return undefined;
+    this.types.add(type);
     const ms = this.timestamp(current);
     const version = current.version + 1;
     const vid = Number(this.w.insertVersion.run(current.pk, type, version, 'DELETE', ms, 1, null).lastInsertRowid);
@@ -233,6 +269,7 @@ class SqliteUnitOfWork implements UnitOfWork {
 
   /** `current` is the resource's row as the caller just read it in this unit of work (undefined: new). */
   private write(resource: Resource, id: string, method: WriteMethod, current: CurrentRow | undefined): { version: LiveVersion; created: boolean } {
+    this.types.add(resource.resourceType);
     const type = resource.resourceType;
     const created = !current || current.deleted === 1;
     const ms = this.timestamp(current);
