@@ -82,7 +82,10 @@ export function buildDeps(config: Config, logger: Logger, auth: Authenticator = 
   const storeConfig: StoreConfig = config.store === 'mongodb'
     ? { kind: 'mongodb', url: config.mongoUrl as string }
     : { kind: 'sqlite', dataDir: config.dataDir, synchronous: config.sqliteSynchronous };
-  const store = openStore(storeConfig, { now: clock.now, newId: ids.newId, index: (r) => indexer.index(r) });
+  const store = openStore(storeConfig, {
+    now: clock.now, newId: ids.newId, index: (r) => indexer.index(r),
+    onBackgroundError: (err) => logger.error('background indexing failed; searches will retry it', { error: err instanceof Error ? err.message : String(err) }),
+  });
   const index = (r: Resource, codes?: ReadonlySet<string>) => indexer.index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
   return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit };

@@ -85,7 +85,8 @@ export class AuditTrail {
             this.sequence++;
             const linked = linkEvent(event, this.chain, this.sequence, this.head);
             this.head = linked.hash;
-            await uow.create(linked.event);
+            // Indexed later, in batches: a search for AuditEvents still sees every one (store contract).
+            await uow.create(linked.event, { deferIndex: true });
           }
         });
       });

@@ -90,6 +90,12 @@ export interface CreateOptions extends WriteOptions {
    * not name an existing resource, live or deleted: that is an error, never an overwrite.
    */
   id?: string;
+  /**
+   * The resource's search index may be written after its commit, in batches (append-only
+   * records written on every request: the audit trail). The store still answers every search as
+   * if it were written at once: a search that could match such a resource first catches up.
+   */
+  deferIndex?: boolean;
 }
 
 /** Reads that see a consistent, committed state. */
@@ -136,4 +142,6 @@ export interface StoreDeps {
   newId(): string;
   /** What a resource is findable by; computed inside the write's unit of work, so never stale. */
   index(resource: Resource): IndexRows;
+  /** Told of a failure in the store's own background work (deferred indexing), which has no caller to answer. */
+  onBackgroundError?(err: unknown): void;
 }

@@ -236,6 +236,24 @@ export function storeContract(name: string, open: (deps: StoreDeps) => Promise<R
       return page.versions.map((v) => v.id);
     };
 
+    it('deferIndex: a resource indexed later is still found by the very next search, inside and outside a unit of work', async () => {
+      const event = (site: string) => ({ resourceType: 'AuditEvent', recorded: '2026-01-01T00:00:00Z', source: { site, observer: { display: 'x' } } }) as unknown as Resource;
+      const a = await store.transact((uow) => uow.create(event('a'), { deferIndex: true }));
+      assert.deepEqual(await search('AuditEvent', 'site=a'), [a.id]);
+      const b = await store.transact((uow) => uow.create(event('b'), { deferIndex: true }));
+      const inside = await store.transact(async (uow) => {
+        const parsed = parseSearch(testSearchParameters(), ['AuditEvent'], new URLSearchParams('site=b'), { strict: true, defaultCount: 50, maxCount: 100, base: 'http://x/fhir' });
+        return (await uow.search(parsed.query)).versions.map((v) => v.id);
+      });
+      assert.deepEqual(inside, [b.id]);
+      // Updated before the indexer reached it: indexed once, by its new content.
+      const c = await store.transact((uow) => uow.create(event('c'), { deferIndex: true }));
+      await update({ ...(c.resource as Resource & { id: string }), source: { site: 'c2', observer: { display: 'x' } } } as Resource & { id: string });
+      assert.deepEqual(await search('AuditEvent', 'site=c'), []);
+      assert.deepEqual(await search('AuditEvent', 'site=c2'), [c.id]);
+      assert.deepEqual((await search('AuditEvent', '_count=50')).sort(), [a.id, b.id, c.id].sort());
+    });
+
     it('search finds live resources by _id and identifier, AND of ORs, and keeps the index current', async () => {
       const abha = 'https://healthid.abdm.gov.in';
       const mrn = 'https://hospital.example.in/mrn';

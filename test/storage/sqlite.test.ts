@@ -34,3 +34,27 @@ describe('SQLite: generation() sees another process write the same file', () => 
     }
   });
 });
+
+describe('SQLite: deferred index rows survive a crash', () => {
+  it('rows left waiting by a process that stopped without closing are written by the next one, before its first search', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
+    dirs.push(dir);
+    const { Indexer } = await import('../../src/search/extract');
+    const { testSearchParameters } = await import('../helpers/search');
+    const { parseSearch } = await import('../../src/search/parse');
+    const indexer = new Indexer(testSearchParameters());
+    const deps = { now: () => new Date(), newId: (() => { let n = 0; return () => `d${n++}`; })(), index: (r: never) => indexer.index(r) };
+    const crashed = new SqliteStore({ dataDir: dir }, deps);
+    const v = await crashed.transact((uow) => uow.create({ resourceType: 'AuditEvent', recorded: '2026-01-01T00:00:00Z', source: { site: 'left', observer: { display: 'x' } } } as never, { deferIndex: true }));
+    // No close(): the indexer never ran. The next process finds the row waiting.
+    const next = new SqliteStore({ dataDir: dir }, { ...deps, newId: () => 'unused' });
+    try {
+      const parsed = parseSearch(testSearchParameters(), ['AuditEvent'], new URLSearchParams('site=left'), { strict: true, defaultCount: 50, maxCount: 100, base: 'http://x/fhir' });
+      const found = await next.search(parsed.query);
+      if (found.versions.map((x) => x.id).join() !== v.id) throw new Error(`expected ${v.id}, found ${found.versions.map((x) => x.id).join()}`);
+    } finally {
+      await next.close();
+      await crashed.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
  * (a delete adds a tombstone row); `resource` points at the current one. Index tables are keyed
  * by the resource's integer `pk`, which is ~3x cheaper to maintain than text ids.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS resource (
@@ -33,6 +33,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS resource_version_pk ON resource_version (pk, v
 CREATE INDEX IF NOT EXISTS resource_version_type ON resource_version (type, vid);
 CREATE INDEX IF NOT EXISTS resource_version_written ON resource_version (written_ms);
 CREATE TABLE IF NOT EXISTS search_key (k INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+-- Resources committed without their index rows (CreateOptions.deferIndex), oldest first: the
+-- indexer writes those rows in batches, and a search that could match them catches up first.
+CREATE TABLE IF NOT EXISTS deferred_index (pk INTEGER PRIMARY KEY, type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ix_token (pk INTEGER NOT NULL, k INTEGER NOT NULL, grp INTEGER NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);
 CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (k, code, system, pk);
 CREATE INDEX IF NOT EXISTS ix_token_pk ON ix_token (pk, k, code);
@@ -85,7 +88,7 @@ export function migrate(db: Database.Database): void {
     throw new Error(`database schema version ${current} is newer than this server (${SCHEMA_VERSION})`);
   }
   db.transaction(() => {
-    // Version 2 made the per-resource (pk) indexes covering, so that _sort and _has joins are
+    // Version 3 added deferred_index (created by the DDL below). Version 2 made the per-resource (pk) indexes covering, so that _sort and _has joins are
     // answered from the index; indexes of version 1 under the same names are rebuilt.
     if (current === 1) for (const t of INDEX_TABLES) db.exec(`DROP INDEX IF EXISTS ix_${t}_pk`);
     db.exec(DDL);

@@ -11,6 +11,7 @@ import type {
   WriteMethod, WriteOptions,
 } from '../store';
 import { checkExpected, nextTimestampMs, stampMeta } from '../versioning';
+import { DeferredIndex } from './deferred-index';
 import { HistoryQueries } from './history';
 import { IndexWriter, SearchKeys } from './index-writer';
 import { SqliteReader, toVersion } from './reader';
@@ -33,6 +34,10 @@ export interface SqliteOptions {
   walLimitBytes?: number;
 }
 
+/** Deferred index rows written per unit of work, and how soon after their commit at the latest. */
+const DEFERRED_BATCH = 2000;
+const INDEX_LAG_MS = 200;
+
 export class SqliteStore implements ResourceStore {
   private readonly writer: Database.Database;
   private readonly readerDb: Database.Database;
@@ -45,6 +50,9 @@ export class SqliteStore implements ResourceStore {
   private readonly writerHistory: HistoryQueries;
   /** Commits of this process per resource type, and what data_version said when last asked (generation()). */
   private readonly writesOf = new Map<string, number>();
+  private readonly deferred: DeferredIndex;
+  private indexTimer?: NodeJS.Timeout;
+  private closing = false;
   private readonly dataVersion: Database.Statement<[], unknown>;
   private lastDataVersion = -1;
   private foreignCommits = 0;
@@ -77,6 +85,8 @@ export class SqliteStore implements ResourceStore {
     this.reader = this.inMemory ? this.writerReader : new SqliteReader(this.readerDb, new SearchKeys(this.readerDb), nowMs);
     this.writes = writeStatements(this.writer);
     this.index = new IndexWriter(this.writer, this.writerKeys);
+    this.deferred = new DeferredIndex(this.writer, this.index, deps);
+    if (this.deferred.pending()) this.scheduleIndexing(); // left by a crash
     this.history_ = new HistoryQueries(this.readerDb);
     this.writerHistory = this.inMemory ? this.history_ : new HistoryQueries(this.writer);
     // On the writer connection: its own commits leave it unchanged, other connections' move it.
@@ -134,16 +144,47 @@ export class SqliteStore implements ResourceStore {
     return this.readNow((r) => r.vread(type, id, versionId));
   }
 
-  search(query: SearchQuery): Promise<SearchPage> {
+  async search(query: SearchQuery): Promise<SearchPage> {
+    if (this.deferred.concerns(query.types)) await this.catchUp();
     return this.readNow((r) => r.search(query));
   }
 
-  referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
+  async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
     return this.readNow((r) => r.referencedBy(sources, keys, targetType));
   }
 
-  referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> {
+  async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> {
+    if (this.deferred.concerns([])) await this.catchUp();
     return this.readNow((r) => r.referencing(targets, keys));
+  }
+
+  /**
+   * Writes the deferred index rows still waiting, a batch per unit of work so writers are not held
+   * up for long; a search that may match them waits for this, so none is ever missed.
+   */
+  private async catchUp(): Promise<void> {
+    while (this.deferred.pending()) {
+      await this.lock.run(async () => {
+        this.writer.exec('BEGIN IMMEDIATE');
+        try {
+          this.deferred.run(DEFERRED_BATCH);
+          this.writer.exec('COMMIT');
+        } catch (err) {
+          if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+          this.writerKeys.forget();
+          throw err;
+        }
+      });
+    }
+  }
+
+  /** Deferred rows are written within INDEX_LAG_MS of their commit even when nothing searches for them. */
+  private scheduleIndexing(): void {
+    if (this.indexTimer !== undefined || this.closing) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      this.catchUp().catch((err: unknown) => this.deps.onBackgroundError?.(err));
+    }, INDEX_LAG_MS);
   }
 
   history(query: HistoryQuery): Promise<HistoryPage> {
@@ -179,10 +220,11 @@ export class SqliteStore implements ResourceStore {
     return this.lock.run(async () => {
       this.writer.exec('BEGIN IMMEDIATE');
       try {
-        const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps);
+        const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps, this.deferred);
         const result = await work(uow);
         this.writer.exec('COMMIT');
         for (const type of uow.types) this.writesOf.set(type, (this.writesOf.get(type) ?? 0) + 1);
+        if (uow.deferredAny) this.scheduleIndexing();
         this.checkpointIfLarge();
         return result;
       } catch (err) {
@@ -199,6 +241,9 @@ export class SqliteStore implements ResourceStore {
 
   async close(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.closing = true;
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    await this.catchUp(); // a clean stop leaves nothing for the next start to index
     await this.lock.run(async () => undefined);
     if (this.checkpointer) {
       const worker = this.checkpointer;
@@ -221,25 +266,34 @@ function parseCursor(cursor: string): number {
 class SqliteUnitOfWork implements UnitOfWork {
   /** The types this unit of work wrote (for generation()). */
   readonly types = new Set<string>();
+  /** Whether it left index rows for the indexer (CreateOptions.deferIndex). */
+  deferredAny = false;
 
   constructor(
     private readonly w: WriteStatements, private readonly r: SqliteReader,
-    private readonly index: IndexWriter, private readonly deps: StoreDeps,
+    private readonly index: IndexWriter, private readonly deps: StoreDeps, private readonly deferred: DeferredIndex,
   ) {}
 
   async read(type: string, id: string): Promise<StoredVersion | undefined> { return this.r.read(type, id); }
   async vread(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> { return this.r.vread(type, id, versionId); }
-  async search(query: SearchQuery): Promise<SearchPage> { return this.r.search(query); }
+  async search(query: SearchQuery): Promise<SearchPage> {
+    // Inside the unit of work: the rows are written in it (and kept waiting again if it rolls back).
+    if (this.deferred.concerns(query.types)) while (this.deferred.run(DEFERRED_BATCH) > 0);
+    return this.r.search(query);
+  }
   async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {
     return this.r.referencedBy(sources, keys, targetType);
   }
-  async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> { return this.r.referencing(targets, keys); }
+  async referencing(targets: ResourceKey[], keys: string[]): Promise<LiveVersion[]> {
+    if (this.deferred.concerns([])) while (this.deferred.run(DEFERRED_BATCH) > 0);
+    return this.r.referencing(targets, keys);
+  }
 
   async create(resource: Resource, options: CreateOptions = {}): Promise<LiveVersion> {
     const id = options.id ?? this.deps.newId();
     const current = this.w.currentRow.get(resource.resourceType, id);
     if (current) throw new FhirError('exception', `Refusing to create ${resource.resourceType}/${id}: the id is already taken`);
-    return this.write(resource, id, options.method ?? 'POST', current).version;
+    return this.write(resource, id, options.method ?? 'POST', current, options.deferIndex === true).version;
   }
 
   async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<{ version: LiveVersion; created: boolean }> {
@@ -259,6 +313,7 @@ class SqliteUnitOfWork implements UnitOfWork {
     this.w.supersede.run(ms, current.current_vid);
     this.w.pointCurrent.run(version, 1, vid, current.pk);
     this.index.remove(current.pk);
+    this.deferred.indexedNow(current.pk);
     return { type, id, versionId: version, lastUpdated: new Date(ms).toISOString(), deleted: true, method: 'DELETE' };
   }
 
@@ -268,7 +323,7 @@ class SqliteUnitOfWork implements UnitOfWork {
   }
 
   /** `current` is the resource's row as the caller just read it in this unit of work (undefined: new). */
-  private write(resource: Resource, id: string, method: WriteMethod, current: CurrentRow | undefined): { version: LiveVersion; created: boolean } {
+  private write(resource: Resource, id: string, method: WriteMethod, current: CurrentRow | undefined, deferIndex = false): { version: LiveVersion; created: boolean } {
     this.types.add(resource.resourceType);
     const type = resource.resourceType;
     const created = !current || current.deleted === 1;
@@ -279,6 +334,7 @@ class SqliteUnitOfWork implements UnitOfWork {
     } else {
       this.w.supersede.run(ms, current.current_vid);
       this.index.remove(current.pk);
+      this.deferred.indexedNow(current.pk);
     }
     const version = current.version + 1;
     const lastUpdated = new Date(ms).toISOString();
@@ -286,7 +342,12 @@ class SqliteUnitOfWork implements UnitOfWork {
     const json = JSON.stringify(stored);
     const vid = Number(this.w.insertVersion.run(current.pk, type, version, method, ms, 0, json).lastInsertRowid);
     this.w.pointCurrent.run(version, 0, vid, current.pk);
-    this.index.write(current.pk, this.deps.index(stored));
+    if (deferIndex && created) {
+      this.deferred.add(current.pk, type);
+      this.deferredAny = true;
+    } else {
+      this.index.write(current.pk, this.deps.index(stored));
+    }
     return { version: { type, id, versionId: version, lastUpdated, deleted: false, method, resource: stored, json }, created };
   }
 }
