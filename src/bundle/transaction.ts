@@ -7,7 +7,7 @@ import { FhirError, type Issue } from '../fhir/errors';
 import { operations, patchOne } from '../interactions/patch';
 import type { FhirResult } from '../interactions/types';
 import { createMatch } from '../consent/identity';
-import { expectedVersion, matchedCriteria, validResource, withWarnings } from '../interactions/write-support';
+import { expectedVersion, matchedCriteria, matchedDocument, validResource, withWarnings } from '../interactions/write-support';
 import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches, type CreateMatch } from '../storage/conditional';
 import type { SearchQuery } from '../search/query';
 import type { StoreReader, UnitOfWork } from '../storage/store';
@@ -178,7 +178,7 @@ async function written(deps: Deps, uow: UnitOfWork, s: Settled, base: string): P
     case 'create': {
       if (s.existing) return matchedCriteria(s.existing);
       const stored = isDocument(s.resource) ? await storedDocument(deps, uow, s.resource, base) : undefined;
-      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
+      if (stored && stored.kind !== 'none') return matchedDocument(stored);
       const version = await uow.create(s.resource as Resource, { id: s.target?.id, method: 'POST' });
       if (isDocument(s.resource)) await storeDocumentEntries(deps, uow, version, base);
       return { status: 201, version, location: true, message: `Created ${what}` };

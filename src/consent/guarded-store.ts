@@ -8,7 +8,7 @@ import type {
   CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoredVersion, StoreReader, UnitOfWork, WriteOptions,
 } from '../storage/store';
 import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
-import { namesNationalIdentity, type IdentityLookup } from './identity';
+import { namesDocument, namesNationalIdentity, type IdentityLookup, type Sighting } from './identity';
 import { confine, restriction } from './restrict';
 import { stampWriter, WRITER_SYSTEM } from './writer';
 
@@ -36,8 +36,8 @@ function refuseAppendOnly(type: string): void {
  * matching) goes through a store, so enforcing here leaves no path around it. Records the
  * principal may not see are absent: a read says 404, as for a record that never existed, and a
  * search neither returns nor counts them. The one look past that view is identity matching
- * (identity.ts): a conditional create on a national identity learns that a hidden record exists
- * and its id, never its content.
+ * (identity.ts): a conditional create on a national identity, and a document posted again, learn
+ * that a hidden record exists and its id, never its content.
  */
 class GuardedReader implements StoreReader, IdentityLookup {
   constructor(protected readonly inner: StoreReader, protected readonly guard: Guard, protected readonly params: SearchParameters) {}
@@ -104,6 +104,14 @@ class GuardedReader implements StoreReader, IdentityLookup {
     if (found.kind !== 'one') return found;
     const shown = await this.visible(found.match);
     return shown ? { kind: 'one', match: shown } : { kind: 'withheld', match: { type: found.match.type, id: found.match.id } };
+  }
+
+  /** Everything stored under one document identifier, each with whether the caller may see it (identity.ts). */
+  async identifiedDocuments(query: SearchQuery): Promise<Sighting[]> {
+    if (!namesDocument(this.params, query)) throw new FhirError('exception', 'a document is looked up by its Bundle.identifier alone');
+    const out: Sighting[] = [];
+    for (const version of (await this.inner.search(query)).versions) out.push({ version, visible: (await this.visible(version)) !== undefined });
+    return out;
   }
 
   async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {

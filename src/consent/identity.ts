@@ -1,7 +1,7 @@
 import type { SearchParameters } from '../search/parameters';
 import type { SearchQuery, TokenValue } from '../search/query';
 import { findMatch, type CreateMatch } from '../storage/conditional';
-import type { StoreReader } from '../storage/store';
+import type { LiveVersion, StoreReader } from '../storage/store';
 import { nationalIdKind, type NationalIdKind } from '../validation/national-identifiers';
 
 /**
@@ -27,10 +27,17 @@ import { nationalIdKind, type NationalIdKind } from '../validation/national-iden
  *   see and probes nothing. The caller always sees what it wrote, so its own retries never
  *   duplicate its own records; a record of the same person written elsewhere is joined by the
  *   national identity, which is why a Patient's conditional create should name it.
+ * - A document is identified by its `Bundle.identifier` (bundle.html#document, documents.html),
+ *   whoever stored it: posted again it is answered by the stored one, withheld when the caller may
+ *   not see it, and never stored twice. Other content under that identifier is a conflict that
+ *   names neither the stored document nor anything in it. Only the document path looks this up
+ *   (and compares content inside the server); a conditional create on a Bundle's identifier is
+ *   like any other criteria.
  *
- * Conditional updates and conditional references follow the same rule: otherwise an update would
- * create the copy a create no longer makes, and a reference would fail where the create found the
- * record. (An update that matches a hidden record is then refused, as any change to one is.)
+ * Conditional updates and conditional references follow the national identity rule too: else an
+ * update would create the copy a create no longer makes, and a reference would fail where the
+ * create found the record. (An update that matches a hidden record is then refused, as any change
+ * to one is.)
  *
  * The rule is applied in GuardedReader (guarded-store.ts), the one place that sees past the
  * caller's view; the rest of the server asks through the functions below, which give the plain
@@ -59,10 +66,20 @@ export function namesNationalIdentity(params: SearchParameters, query: SearchQue
   return kind !== undefined && (kinds ?? []).includes(kind);
 }
 
+/** Whether the query asks for Bundles by one `identifier=system|value` (a document's identity). */
+export function namesDocument(params: SearchParameters, query: SearchQuery): boolean {
+  return soleIdentifier(params, query, 'Bundle') !== undefined;
+}
+
+/** A stored resource and whether the caller may see it. */
+export interface Sighting { version: LiveVersion; visible: boolean }
+
 /** What a restricted store offers beyond search (GuardedReader). */
 export interface IdentityLookup {
   /** Conditional create's match, by the rule above. */
   createMatch(query: SearchQuery): Promise<CreateMatch>;
+  /** Every resource the document identity query (namesDocument) finds in the whole store, with whether the caller may see it. */
+  identifiedDocuments(query: SearchQuery): Promise<Sighting[]>;
 }
 
 function restricted(reader: StoreReader): reader is StoreReader & IdentityLookup {
@@ -72,4 +89,10 @@ function restricted(reader: StoreReader): reader is StoreReader & IdentityLookup
 /** The match of a conditional create, a conditional update or a conditional reference. */
 export function createMatch(reader: StoreReader, query: SearchQuery): Promise<CreateMatch> {
   return restricted(reader) ? reader.createMatch(query) : findMatch(reader, query);
+}
+
+/** Resources stored under a document's identifier, whoever stored them. */
+export async function identifiedDocuments(reader: StoreReader, query: SearchQuery): Promise<Sighting[]> {
+  if (restricted(reader)) return reader.identifiedDocuments(query);
+  return (await reader.search(query)).versions.map((version) => ({ version, visible: true }));
 }

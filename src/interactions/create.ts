@@ -4,7 +4,7 @@ import { createMatch } from '../consent/identity';
 import { conditionalQuery, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Issue } from '../fhir/errors';
 import type { FhirResult, Handler } from './types';
-import { matchedCriteria, requireType, validResource, withWarnings } from './write-support';
+import { matchedCriteria, matchedDocument, requireType, validResource, withWarnings } from './write-support';
 
 /** create and conditional create (http.html#create, #ccreate). */
 export const create: Handler = async (deps, request) => {
@@ -25,7 +25,7 @@ export const create: Handler = async (deps, request) => {
     }
     if (document) {
       const stored = await storedDocument(deps, uow, resource, request.base);
-      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
+      if (stored.kind !== 'none') return matchedDocument(stored);
     }
     const version = await uow.create(resource);
     if (document) await storeDocumentEntries(deps, uow, version, request.base);

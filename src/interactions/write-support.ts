@@ -122,3 +122,8 @@ export function matchedResult(found: Extract<CreateMatch, { kind: 'one' | 'withh
 export function matchedCriteria(found: Extract<CreateMatch, { kind: 'one' | 'withheld' }>): FhirResult {
   return matchedResult(found, (what) => (found.kind === 'withheld' ? `${what} already has this identifier` : `${what} already matches`));
 }
+
+/** A document posted again (bundle/document.ts, storedDocument). */
+export function matchedDocument(found: Extract<CreateMatch, { kind: 'one' | 'withheld' }>): FhirResult {
+  return matchedResult(found, (what) => `The document is already stored as ${what}`);
+}

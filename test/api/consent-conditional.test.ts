@@ -29,6 +29,20 @@ const observation = (subject: string): Observation => ({
   resourceType: 'Observation', status: 'final', code: { text: 'Hb' }, subject: { reference: subject }, effectiveDateTime: '2026-03-14',
 });
 
+/** A DiagnosticReportRecord-shaped document about the patient with `NUMBER`. */
+function labDocument(value = 'doc-1', hb = 13.2): Bundle {
+  const u = (n: number) => `urn:uuid:00000000-0000-4000-8000-00000000000${n}`;
+  return {
+    resourceType: 'Bundle', type: 'document', timestamp: '2026-03-14T10:00:00+05:30',
+    identifier: { system: 'http://hip-a.example.in/documents', value },
+    entry: ([
+      { fullUrl: u(1), resource: { resourceType: 'Composition', status: 'final', type: { coding: [{ system: 'http://snomed.info/sct', code: '721981007' }] }, subject: { reference: u(2) }, date: '2026-03-14T10:00:00+05:30', author: [{ reference: u(2) }], title: 'Diagnostic Report', section: [{ entry: [{ reference: u(3) }] }] } },
+      { fullUrl: u(2), resource: registered() as FhirResource },
+      { fullUrl: u(3), resource: { ...observation(u(2)), valueQuantity: { value: hb, unit: 'g/dL' } } },
+    ] satisfies { fullUrl: string; resource: FhirResource }[]) as BundleEntry[],
+  };
+}
+
 /** Nothing of the record's content in a response: not its name, birth date or other identifiers. */
 function assertNothingShown(res: request.Response): void {
   const text = JSON.stringify(res.body ?? '') + (res.text ?? '');
@@ -205,5 +219,45 @@ describe('Consent: conditional create by a restricted caller never duplicates a 
     const told = events.find((e) => e.agent[0].who?.reference === 'Organization/hip-b' && e.subtype?.[0].code === 'create');
     assert.ok(told, 'an AuditEvent for facility B\'s conditional create');
     assert.ok((told.entity ?? []).some((x) => x.what?.reference === `Patient/${id}`), JSON.stringify(told.entity));
+  });
+
+  describe('a document posted again (bundle.html#document, documents.html: Bundle.identifier is the document\'s identity)', () => {
+    const postDoc = (who: string, doc: Bundle) => t.http.post('/fhir/Bundle').set(as(who)).set('Content-Type', FHIR_JSON).send(doc);
+
+    it('the same document from a caller that cannot see the stored one: 200 naming it, nothing shown, no copy of it or its entries', async () => {
+      const first = await postDoc('hipA', labDocument());
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      for (let round = 0; round < 2; round++) {
+        const again = await postDoc('hipB', labDocument());
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.match(again.headers.location, new RegExp(`/fhir/Bundle/${first.body.id}$`));
+        assert.equal(again.body.resourceType, 'OperationOutcome');
+        assertNothingShown(again);
+      }
+      const tx = await transaction('hipB', [{ resource: labDocument(), request: { method: 'POST', url: 'Bundle' } }]);
+      assert.equal(tx.body.entry[0].response.status, '200 OK', JSON.stringify(tx.body));
+      assert.equal(tx.body.entry[0].response.location, `Bundle/${first.body.id}`);
+      assertNothingShown(tx);
+      assert.equal(await count('Bundle'), 1);
+      assert.equal(await count('Observation'), 1);
+      assert.equal(await count('Patient'), 1);
+    });
+
+    it('other content under that identifier is a 409 that names neither the stored document nor anything in it', async () => {
+      const first = await postDoc('hipA', labDocument());
+      const other = await postDoc('hipB', labDocument('doc-1', 9.9));
+      assertOutcome(other, 409, 'conflict', /identifier http:\/\/hip-a\.example\.in\/documents\|doc-1 is already used by another document/);
+      assert.ok(!JSON.stringify(other.body).includes(first.body.id as string), JSON.stringify(other.body));
+      assert.equal(await count('Bundle'), 1);
+      assert.equal(await count('Observation'), 1);
+    });
+
+    it('a new document about a patient the caller cannot see links its Patient entry to the existing one by ABHA number', async () => {
+      const id = await registeredByA();
+      const doc = await postDoc('hipB', labDocument('doc-b-1'));
+      assert.equal(doc.status, 201, JSON.stringify(doc.body));
+      assert.equal(await count('Patient'), 1);
+      assert.equal(await count(`Observation?subject=Patient/${id}`), 1);
+    });
   });
 });
