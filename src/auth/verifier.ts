@@ -6,7 +6,8 @@ import { parseScopes, type Grant } from './scopes';
 /**
  * Bearer JWT verification against a JWKS (RFC 7515, 7517, 7519). Only asymmetric algorithms
  * are accepted, named here, so neither `alg: none` nor an HMAC signed with a public key can pass
- * (the classic key-confusion attack). Issuer, audience, expiry and not-before are required checks.
+ * (the classic key-confusion attack). The claims are then checked by claimProblem (issuer, audience,
+ * expiry, not-before, who acts, and the shape of scope, fhirUser and patient).
  * Keys come from a file or a URL; a URL's keys are cached and fetched again when a token names a
  * key id the cache does not have (key rotation), at most once a minute.
  */
@@ -14,6 +15,10 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 
 /** Who is asking, as the token says (SMART on FHIR claims). */
 export interface Principal {
+  /**
+   * Who acts, for the audit trail when no `fhirUser` names them: the token's `sub`, or, in a
+   * token without one, the client it was issued to (`client_id`, else `azp`). See actorOf.
+   */
   subject: string;
   kind: 'patient' | 'practitioner' | 'organization' | 'system' | 'local';
   grants: Grant[];
@@ -55,6 +60,56 @@ function decodePart(part: string | undefined): Record<string, unknown> | undefin
 }
 
 const FHIR_USER = /^(?:.*\/)?(Patient|Practitioner|PractitionerRole|Organization|RelatedPerson|Device)\/([A-Za-z0-9\-.]{1,64})$/;
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/**
+ * Who acts. Consent never looks at this (a caller's reach comes from `fhirUser` and the scopes):
+ * it is what the audit trail records as the agent when no `fhirUser` names one. A user's token
+ * names the user in `sub`. A client acting on its own behalf (a SMART backend service, an OAuth
+ * client-credentials grant) has no user: RFC 9068 §2.2 puts the client's id in `sub` too, but
+ * issuers that leave `sub` out still name the client in `client_id` (RFC 9068, RFC 8693; SMART
+ * token introspection always returns it) or `azp` (OpenID Connect). Undefined: the token names
+ * no one, and is refused.
+ */
+export function actorOf(claims: Record<string, unknown>): string | undefined {
+  if (nonEmpty(claims.sub)) return claims.sub;
+  if (nonEmpty(claims.client_id)) return claims.client_id;
+  return nonEmpty(claims.azp) ? claims.azp : undefined;
+}
+
+export interface ClaimRules {
+  issuer: string;
+  audience: string;
+  /** Seconds since the epoch. */
+  now: number;
+  leewaySeconds: number;
+}
+
+/**
+ * What is wrong with a verified token's claims, in the words the 401 uses (each names its claim),
+ * or undefined when nothing is. The README's Authentication section states these same rules.
+ */
+export function claimProblem(claims: Record<string, unknown>, rules: ClaimRules): string | undefined {
+  const { now, leewaySeconds: leeway } = rules;
+  if (claims.iss !== rules.issuer) return 'The token is from another issuer (iss)';
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!aud.includes(rules.audience)) return 'The token is for another audience (aud)';
+  if (typeof claims.exp !== 'number') return 'The token has no expiry (exp)';
+  if (claims.exp + leeway <= now) return 'The token has expired (exp)';
+  if (claims.nbf !== undefined && typeof claims.nbf !== 'number') return 'The token\'s not-before time (nbf) is not a number';
+  if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) return 'The token is not valid yet (nbf)';
+  if (actorOf(claims) === undefined) return 'The token names no one: it needs sub, or client_id (or azp) for a client acting on its own behalf';
+  if (claims.scope !== undefined && typeof claims.scope !== 'string') return 'The token\'s scope claim is not a space-separated string';
+  if (claims.fhirUser !== undefined && (typeof claims.fhirUser !== 'string' || !FHIR_USER.test(claims.fhirUser))) {
+    return 'The token\'s fhirUser claim is not a reference to a Patient, Practitioner, PractitionerRole, Organization, RelatedPerson or Device';
+  }
+  if (claims.patient !== undefined && (typeof claims.patient !== 'string' || !FHIR_ID.test(claims.patient))) {
+    return 'The token\'s patient claim is not a Patient id';
+  }
+  return undefined;
+}
 
 export function principalFrom(claims: Record<string, unknown>): Principal {
   const grants = parseScopes(typeof claims.scope === 'string' ? claims.scope : '');
@@ -64,7 +119,7 @@ export function principalFrom(claims: Record<string, unknown>): Principal {
     : fhirUser?.type === 'Practitioner' || fhirUser?.type === 'PractitionerRole' ? 'practitioner'
       : fhirUser?.type === 'Organization' ? 'organization' : 'system';
   return {
-    subject: typeof claims.sub === 'string' ? claims.sub : '',
+    subject: actorOf(claims) ?? '',
     kind, grants, fhirUser,
     patient: typeof claims.patient === 'string' ? claims.patient : undefined,
   };
@@ -126,14 +181,10 @@ export class TokenVerifier {
   }
 
   private checkClaims(claims: Record<string, unknown>): void {
-    const now = Math.floor(this.options.now().getTime() / 1000);
-    const leeway = this.options.leewaySeconds ?? 30;
-    if (claims.iss !== this.options.issuer) throw unauthorized('The token is from another issuer');
-    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!aud.includes(this.options.audience)) throw unauthorized('The token is for another audience');
-    if (typeof claims.exp !== 'number') throw unauthorized('The token has no expiry');
-    if (claims.exp + leeway <= now) throw unauthorized('The token has expired');
-    if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) throw unauthorized('The token is not valid yet');
-    if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('The token names no subject');
+    const problem = claimProblem(claims, {
+      issuer: this.options.issuer, audience: this.options.audience,
+      now: Math.floor(this.options.now().getTime() / 1000), leewaySeconds: this.options.leewaySeconds ?? 30,
+    });
+    if (problem !== undefined) throw unauthorized(problem);
   }
 }

@@ -1,7 +1,9 @@
 import type { Bundle, Resource } from 'fhir/r4';
 import type { Deps } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
-import { conditionalQuery, findMatch } from '../storage/conditional';
+import { createMatch, identifiedDocuments } from '../consent/identity';
+import { nationalIdKind } from '../validation/national-identifiers';
+import { conditionalQuery, type CreateMatch } from '../storage/conditional';
 import type { LiveVersion, UnitOfWork } from '../storage/store';
 import { rewriteReferences } from './references';
 
@@ -83,38 +85,46 @@ const content = (bundle: Bundle): string => canonical({ ...bundle, id: undefined
 
 /**
  * A document is identified by `Bundle.identifier` (bundle.html#document, documents.html: the
- * same document keeps its identifier wherever it goes). Posting it again returns the stored one
- * (nothing new stored, entries included); another document under the same identifier is a 409.
- * Undefined: no document with that identifier is stored yet (that the caller can see).
+ * same document keeps its identifier wherever it goes), whoever stored it. Posting it again
+ * returns the stored one (nothing new stored, entries included), `withheld` when the caller may
+ * not see it; another document under the same identifier is a 409, which names the stored one
+ * only to a caller that may see it (consent/identity.ts). `none`: no document has that identifier.
  */
-export async function storedDocument(deps: Deps, uow: UnitOfWork, bundle: Bundle, base: string): Promise<LiveVersion | undefined> {
+export async function storedDocument(deps: Deps, uow: UnitOfWork, bundle: Bundle, base: string): Promise<Exclude<CreateMatch, { kind: 'many' }>> {
   const { system, value } = bundle.identifier ?? {};
-  if (!system || !value) return undefined;
+  if (!system || !value) return { kind: 'none' };
   const escape = (s: string): string => s.replace(/[,$|\\]/g, (c) => `\\${c}`);
   const query = conditionalQuery(deps.search, 'Bundle', new URLSearchParams({ identifier: `${escape(system)}|${escape(value)}` }), base);
-  const page = await uow.search({ ...query, count: 10 });
-  const documents = page.versions.filter((v) => isDocument(v.resource));
+  const documents = (await identifiedDocuments(uow, { ...query, count: 10 })).filter((d) => isDocument(d.version.resource));
   const wanted = content(bundle);
-  const same = documents.find((v) => content(v.resource as Bundle) === wanted);
-  if (same) return same;
-  if (documents.length > 0) {
-    throw new FhirError('conflict', `Bundle/${documents[0].id} is already stored under the identifier ${system.slice(0, 200)}|${value.slice(0, 200)} with other content; `
-      + 'a new or corrected document needs an identifier of its own', { status: 409, expression: ['Bundle.identifier'] });
-  }
-  return undefined;
+  // Compared inside the server: a caller that sent the same content learns nothing it did not hold.
+  const same = documents.find((d) => content(d.version.resource as Bundle) === wanted);
+  if (same) return same.visible ? { kind: 'one', match: same.version } : { kind: 'withheld', match: { type: 'Bundle', id: same.version.id } };
+  if (documents.length === 0) return { kind: 'none' };
+  const identity = `${system.slice(0, 200)}|${value.slice(0, 200)}`;
+  const advice = 'a new or corrected document needs an identifier of its own';
+  const shown = documents.find((d) => d.visible);
+  throw new FhirError('conflict', shown
+    ? `Bundle/${shown.version.id} is already stored under the identifier ${identity} with other content; ${advice}`
+    : `The identifier ${identity} is already used by another document; ${advice}`, { status: 409, expression: ['Bundle.identifier'] });
 }
 
 /** Types whose entries are matched to existing records by identifier instead of being copied. */
 const SHARED_BY_IDENTIFIER = new Set(['Patient', 'Practitioner', 'Organization']);
 
-async function existingByIdentifier(deps: Deps, uow: UnitOfWork, resource: Resource, base: string): Promise<LiveVersion | undefined> {
+/**
+ * The record an entry stands for, found by identifier: a national identifier first (matched
+ * over the whole store, consent/identity.ts, so a restricted caller links to a person it cannot
+ * see rather than copying them), else the first identifier with a system (within the caller's view).
+ */
+async function existingByIdentifier(deps: Deps, uow: UnitOfWork, resource: Resource, base: string): Promise<{ type: string; id: string } | undefined> {
   if (!SHARED_BY_IDENTIFIER.has(resource.resourceType)) return undefined;
-  const identifiers = (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? [];
-  const id = identifiers.find((i) => i.system && i.value);
+  const identifiers = ((resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []).filter((i) => i.system && i.value);
+  const id = identifiers.find((i) => nationalIdKind(i) !== undefined) ?? identifiers[0];
   if (!id) return undefined;
   const value = `${id.system}|${id.value}`.replace(/[,$\\]/g, (c) => `\\${c}`);
-  const found = await findMatch(uow, conditionalQuery(deps.search, resource.resourceType, new URLSearchParams({ identifier: value }), base));
-  return found.kind === 'one' ? found.match : undefined;
+  const found = await createMatch(uow, conditionalQuery(deps.search, resource.resourceType, new URLSearchParams({ identifier: value }), base));
+  return found.kind === 'one' || found.kind === 'withheld' ? found.match : undefined;
 }
 
 /**

@@ -25,6 +25,12 @@ function resourceText(result: FhirResult): string | undefined {
 export function resultEntry(result: FhirResult, options: { base: string; write: boolean; preference: ReturnPreference }): string {
   const v = result.version;
   const response: Record<string, unknown> = { status: statusLine(result.status) };
+  if (result.withheld) {
+    // Named, never shown (consent/identity.ts): its location, and the outcome saying why.
+    response.location = `${result.withheld.type}/${result.withheld.id}`;
+    response.outcome = outcomeOf(result);
+    return `{"response":${JSON.stringify(response)}}`;
+  }
   if (v && result.location) response.location = `${v.type}/${v.id}/_history/${v.versionId}`;
   if (v) {
     response.etag = etag(v.versionId);

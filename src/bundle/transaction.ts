@@ -6,10 +6,11 @@ import type { Deps } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
 import { operations, patchOne } from '../interactions/patch';
 import type { FhirResult } from '../interactions/types';
-import { expectedVersion, validResource, withWarnings } from '../interactions/write-support';
-import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
+import { createMatch } from '../consent/identity';
+import { expectedVersion, matchedCriteria, matchedDocument, validResource, withWarnings } from '../interactions/write-support';
+import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches, type CreateMatch } from '../storage/conditional';
 import type { SearchQuery } from '../search/query';
-import type { LiveVersion, StoreReader, UnitOfWork } from '../storage/store';
+import type { StoreReader, UnitOfWork } from '../storage/store';
 import { checkDocument, isDocument, refuseDocumentChange, storeDocumentEntries, storedDocument } from './document';
 import { atEntry, entryPath, patchDocument, type EntryRequest } from './entries';
 import { conditionalReferences, rewriteReferences } from './references';
@@ -41,8 +42,8 @@ interface Prepared {
 interface Settled extends Prepared {
   /** The resource the entry writes (or, for a matched conditional create, already exists). */
   target?: { type: string; id: string };
-  /** Conditional create that matched: nothing is written, the match is the answer. */
-  existing?: LiveVersion;
+  /** Conditional create that matched: nothing is written, the match is the answer (withheld: named, not shown). */
+  existing?: Extract<CreateMatch, { kind: 'one' | 'withheld' }>;
   /** Conditional delete without a match: nothing to do. */
   nothing?: boolean;
 }
@@ -106,10 +107,12 @@ async function settle(deps: Deps, uow: UnitOfWork, p: Prepared): Promise<Settled
   const s: Settled = { ...p };
   if (p.kind === 'read') return s;
   if (p.criteria) {
-    const found = await findMatch(uow, p.criteria);
+    // Creates and updates follow the identity rule (consent/identity.ts), so neither makes a second
+    // copy of a national identity the caller cannot see; deletes and patches match within its view.
+    const found = p.kind === 'create' || p.kind === 'update' ? await createMatch(uow, p.criteria) : await findMatch(uow, p.criteria);
     if (found.kind === 'many') throw tooManyMatches(p.type, `Conditional ${p.entry.method}`);
-    if (found.kind === 'one') {
-      if (p.kind === 'create') s.existing = found.match;
+    if (found.kind === 'one' || found.kind === 'withheld') {
+      if (p.kind === 'create') s.existing = found;
       else s.target = { type: p.type, id: found.match.id };
       if (p.kind === 'update' && p.resource?.id !== undefined && p.resource.id !== found.match.id) {
         throw new FhirError('invalid', `The body's id '${p.resource.id}' differs from the matching ${p.type}/${found.match.id}`,
@@ -134,8 +137,9 @@ async function resolveConditional(reader: StoreReader, deps: Deps, reference: st
   const type = reference.slice(0, q);
   const criteria = conditionalQuery(deps.search, type, new URLSearchParams(reference.slice(q + 1)), base);
   authorizeSearch(principal, type, criteria.where);
-  const found = await findMatch(reader, criteria);
-  if (found.kind === 'one') return `${type}/${found.match.id}`;
+  // By the identity rule (consent/identity.ts): a national identity names its record even when the caller cannot see it.
+  const found = await createMatch(reader, criteria);
+  if (found.kind === 'one' || found.kind === 'withheld') return `${type}/${found.match.id}`;
   throw new FhirError(found.kind === 'many' ? 'duplicate' : 'not-found',
     `The conditional reference '${reference.slice(0, 200)}' matches ${found.kind === 'many' ? 'more than one' : 'no'} ${type}`,
     { status: 412 });
@@ -172,9 +176,9 @@ async function written(deps: Deps, uow: UnitOfWork, s: Settled, base: string): P
       return { status: 204, version: tombstone, message: tombstone ? `Deleted ${what}` : `${what}: nothing to delete` };
     }
     case 'create': {
-      if (s.existing) return { status: 200, version: s.existing, message: `${s.type}/${s.existing.id} already matches; nothing was created` };
+      if (s.existing) return matchedCriteria(s.existing);
       const stored = isDocument(s.resource) ? await storedDocument(deps, uow, s.resource, base) : undefined;
-      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
+      if (stored && stored.kind !== 'none') return matchedDocument(stored);
       const version = await uow.create(s.resource as Resource, { id: s.target?.id, method: 'POST' });
       if (isDocument(s.resource)) await storeDocumentEntries(deps, uow, version, base);
       return { status: 201, version, location: true, message: `Created ${what}` };
@@ -211,7 +215,7 @@ export async function runTransaction(
   const written = new Map<string, Settled>();
   const targets = new Map<string, string>();
   for (const s of settled) {
-    const identity = s.existing ? `${s.type}/${s.existing.id}` : s.target ? `${s.target.type}/${s.target.id}` : undefined;
+    const identity = s.existing ? `${s.type}/${s.existing.match.id}` : s.target ? `${s.target.type}/${s.target.id}` : undefined;
     if (identity && s.target && !s.nothing) {
       const other = written.get(identity);
       if (other) {

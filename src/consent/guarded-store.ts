@@ -3,10 +3,12 @@ import { APPEND_ONLY } from '../auth/access';
 import { FhirError } from '../fhir/errors';
 import type { SearchParameters } from '../search/parameters';
 import type { SearchQuery } from '../search/query';
+import { findMatch, type CreateMatch } from '../storage/conditional';
 import type {
   CreateOptions, HistoryPage, HistoryQuery, LiveVersion, ResourceKey, ResourceStore, SearchPage, StoredVersion, StoreReader, UnitOfWork, WriteOptions,
 } from '../storage/store';
 import { decide, mayWrite, type Decision, type Facts, type Reach } from './decide';
+import { namesDocument, namesNationalIdentity, type IdentityLookup, type Sighting } from './identity';
 import { confine, restriction } from './restrict';
 import { stampWriter, WRITER_SYSTEM } from './writer';
 
@@ -33,9 +35,11 @@ function refuseAppendOnly(type: string): void {
  * chains, `_has`, totals and includes, history, batch and transaction entries, conditional
  * matching) goes through a store, so enforcing here leaves no path around it. Records the
  * principal may not see are absent: a read says 404, as for a record that never existed, and a
- * search neither returns nor counts them.
+ * search neither returns nor counts them. The one look past that view is identity matching
+ * (identity.ts): a conditional create on a national identity, and a document posted again, learn
+ * that a hidden record exists and its id, never its content.
  */
-class GuardedReader implements StoreReader {
+class GuardedReader implements StoreReader, IdentityLookup {
   constructor(protected readonly inner: StoreReader, protected readonly guard: Guard, protected readonly params: SearchParameters) {}
 
   protected async visible<T extends StoredVersion>(v: T | undefined): Promise<T | undefined> {
@@ -87,6 +91,27 @@ class GuardedReader implements StoreReader {
     const page = await this.inner.search({ ...query, where: limit ? [...where, limit] : where });
     // The store applied the same rules; deciding again costs little and reports each record's basis.
     return { ...page, versions: await this.filter(page.versions) };
+  }
+
+  /**
+   * identity.ts has the rule: a national identity is matched past the caller's view, and a match
+   * it may not see is named, never shown; any other criteria match within its view.
+   */
+  async createMatch(query: SearchQuery): Promise<CreateMatch> {
+    const reach = await this.guard.reach();
+    if (reach.kind === 'all' || !namesNationalIdentity(this.params, query)) return findMatch(this, query);
+    const found = await findMatch(this.inner, query);
+    if (found.kind !== 'one') return found;
+    const shown = await this.visible(found.match);
+    return shown ? { kind: 'one', match: shown } : { kind: 'withheld', match: { type: found.match.type, id: found.match.id } };
+  }
+
+  /** Everything stored under one document identifier, each with whether the caller may see it (identity.ts). */
+  async identifiedDocuments(query: SearchQuery): Promise<Sighting[]> {
+    if (!namesDocument(this.params, query)) throw new FhirError('exception', 'a document is looked up by its Bundle.identifier alone');
+    const out: Sighting[] = [];
+    for (const version of (await this.inner.search(query)).versions) out.push({ version, visible: (await this.visible(version)) !== undefined });
+    return out;
   }
 
   async referencedBy(sources: ResourceKey[], keys: string[], targetType?: string): Promise<LiveVersion[]> {

@@ -38,6 +38,15 @@ export function respond(res: ServerResponse, request: FhirRequest, result: FhirR
     res.setHeader('Last-Modified', httpDate(v.lastUpdated));
     if (result.location) res.setHeader('Location', `${request.base}/${v.type}/${v.id}/_history/${v.versionId}`);
   }
+  if (result.withheld) {
+    res.setHeader('Location', `${request.base}/${result.withheld.type}/${result.withheld.id}`);
+    // Nothing of the record to represent: the outcome stands in for it, unless nothing is wanted.
+    if (options.write && returnPreference(options.prefer) === 'minimal') {
+      res.statusCode = result.status;
+      res.end();
+    } else sendJson(res, result.status, outcomeOf(result), options.pretty);
+    return;
+  }
   if (result.status === 304) {
     res.statusCode = 304;
     res.end();

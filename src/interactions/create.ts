@@ -1,9 +1,10 @@
 import { authorizeSearch } from '../auth/access';
 import { checkDocument, isDocument, storeDocumentEntries, storedDocument } from '../bundle/document';
-import { conditionalQuery, findMatch, queryFromHeader, tooManyMatches } from '../storage/conditional';
+import { createMatch } from '../consent/identity';
+import { conditionalQuery, queryFromHeader, tooManyMatches } from '../storage/conditional';
 import type { Issue } from '../fhir/errors';
 import type { FhirResult, Handler } from './types';
-import { requireType, validResource, withWarnings } from './write-support';
+import { matchedCriteria, matchedDocument, requireType, validResource, withWarnings } from './write-support';
 
 /** create and conditional create (http.html#create, #ccreate). */
 export const create: Handler = async (deps, request) => {
@@ -17,15 +18,14 @@ export const create: Handler = async (deps, request) => {
   if (criteria) authorizeSearch(request.principal, type, criteria.where);
   return withWarnings(await deps.store.transact(async (uow): Promise<FhirResult> => {
     if (criteria) {
-      const found = await findMatch(uow, criteria);
+      // Matched by the identity rule (consent/identity.ts), so a restricted caller never duplicates what it cannot see.
+      const found = await createMatch(uow, criteria);
       if (found.kind === 'many') throw tooManyMatches(type, 'Conditional create');
-      if (found.kind === 'one') {
-        return { status: 200, version: found.match, message: `${type}/${found.match.id} already matches; nothing was created` };
-      }
+      if (found.kind !== 'none') return matchedCriteria(found);
     }
     if (document) {
       const stored = await storedDocument(deps, uow, resource, request.base);
-      if (stored) return { status: 200, version: stored, message: `The document is already stored as Bundle/${stored.id}; nothing was created` };
+      if (stored.kind !== 'none') return matchedDocument(stored);
     }
     const version = await uow.create(resource);
     if (document) await storeDocumentEntries(deps, uow, version, request.base);

@@ -97,6 +97,11 @@ type EntityOf = (type: string, id: string, versionId: number | undefined, resour
 
 /** The records a response shows: its version, or the resources of its Bundle (a search page, history, a batch answer). */
 function entitiesOf(result: FhirResult, entityOf: EntityOf): AuditEntity[] {
+  if (result.withheld) {
+    // The caller was told this record exists (and its id); a Patient is its own compartment.
+    const { type, id } = result.withheld;
+    return [{ ...entityOf(type, id, undefined, undefined), patients: type === 'Patient' ? [id] : [] }];
+  }
   if (result.version) {
     const v = result.version;
     return [entityOf(v.type, v.id, v.versionId, v.resource)];

@@ -2,7 +2,7 @@ import type { CapabilityStatementRestResourceInteraction, CapabilityStatementRes
 import type { Principal } from '../auth/verifier';
 import type { Deps } from '../deps';
 import type { Issue } from '../fhir/errors';
-import type { StoredVersion } from '../storage/store';
+import type { ResourceKey, StoredVersion } from '../storage/store';
 
 /** A FHIR request, free of any HTTP framework. */
 export interface FhirRequest {
@@ -38,6 +38,12 @@ export interface FhirResult {
   version?: StoredVersion;
   /** Set Location to this version's `_history` URL (create, update-as-create). */
   location?: boolean;
+  /**
+   * A record the answer names but may not show (consent/identity.ts: a conditional create that
+   * matched a record outside the caller's view). Location names it; there is no ETag, no
+   * Last-Modified and no resource, only `message` as an informational OperationOutcome.
+   */
+  withheld?: ResourceKey;
   /** A human-readable outcome for `Prefer: return=OperationOutcome`. */
   message?: string;
   /** Warnings the write produced (validation, national identifiers): returned with `Prefer: return=OperationOutcome`. */

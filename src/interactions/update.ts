@@ -2,7 +2,8 @@ import { authorizeSearch } from '../auth/access';
 import type { Resource } from 'fhir/r4';
 import { FhirError, type Issue } from '../fhir/errors';
 import { isDocument, refuseDocumentChange } from '../bundle/document';
-import { conditionalQuery, findMatch, tooManyMatches } from '../storage/conditional';
+import { createMatch } from '../consent/identity';
+import { conditionalQuery, tooManyMatches } from '../storage/conditional';
 import type { FhirResult, Handler } from './types';
 import { expectedVersion, requireId, requireType, validResource, withWarnings } from './write-support';
 
@@ -61,9 +62,11 @@ export const conditionalUpdate: Handler = async (deps, request) => {
   const expected = expectedVersion(request.headers.ifMatch);
   refuseNewDocument(resource);
   return withWarnings(await deps.store.transact(async (uow) => {
-    const found = await findMatch(uow, criteria);
+    // The identity rule (consent/identity.ts): a national identity the caller cannot see still
+    // matches, so the update is refused as a change to a hidden record, never made a second copy.
+    const found = await createMatch(uow, criteria);
     if (found.kind === 'many') throw tooManyMatches(type, 'Conditional update');
-    if (found.kind === 'one') {
+    if (found.kind === 'one' || found.kind === 'withheld') {
       if (createOnly(request.headers.ifNoneMatch)) refuseExisting(`${type}/${found.match.id}`);
       if (resource.id !== undefined && resource.id !== found.match.id) {
         throw new FhirError('invalid', `The body's id '${resource.id}' differs from the matching ${type}/${found.match.id}`,

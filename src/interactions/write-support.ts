@@ -3,6 +3,7 @@ import type { Deps, ValidationContext } from '../deps';
 import { FhirError, type Issue } from '../fhir/errors';
 import { parseETagVersion } from '../fhir/etag';
 import { isResourceType } from '../fhir/definitions';
+import type { CreateMatch } from '../storage/conditional';
 import { nationalIdentifierIssues } from '../validation/national-identifiers';
 import type { FhirResult } from './types';
 
@@ -104,4 +105,25 @@ export function requireType(type: string | undefined): string {
 export function requireId(id: string | undefined): string {
   if (id === undefined) throw new FhirError('exception', 'route without a resource id');
   return id;
+}
+
+/**
+ * The answer to a create that matched a stored record (http.html#ccreate: 200, nothing created):
+ * the record itself when the caller may see it, otherwise only its name (consent/identity.ts).
+ * `found` says how it matched, e.g. `Patient/1 already matches`.
+ */
+export function matchedResult(found: Extract<CreateMatch, { kind: 'one' | 'withheld' }>, said: (what: string) => string): FhirResult {
+  const message = `${said(`${found.match.type}/${found.match.id}`)}; nothing was created`;
+  if (found.kind === 'one') return { status: 200, version: found.match, message };
+  return { status: 200, withheld: found.match, message: `${message}. It is named so that records can refer to it, not shown: it is outside what this caller may see` };
+}
+
+/** A conditional create's match (its criteria matched a stored record). */
+export function matchedCriteria(found: Extract<CreateMatch, { kind: 'one' | 'withheld' }>): FhirResult {
+  return matchedResult(found, (what) => (found.kind === 'withheld' ? `${what} already has this identifier` : `${what} already matches`));
+}
+
+/** A document posted again (bundle/document.ts, storedDocument). */
+export function matchedDocument(found: Extract<CreateMatch, { kind: 'one' | 'withheld' }>): FhirResult {
+  return matchedResult(found, (what) => `The document is already stored as ${what}`);
 }

@@ -3,7 +3,7 @@ import { parseSearch } from '../search/parse';
 import type { SearchParameters } from '../search/parameters';
 import type { SearchQuery } from '../search/query';
 import { resolveValueSets } from '../search/valuesets';
-import type { LiveVersion, StoreReader } from './store';
+import type { LiveVersion, ResourceKey, StoreReader } from './store';
 
 /**
  * Conditional create/update/delete/patch (http.html#ccreate, #cond-update, #cdelete), written
@@ -28,6 +28,12 @@ export function queryFromHeader(header: string, type: string): URLSearchParams {
 }
 
 export type MatchOutcome = { kind: 'none' } | { kind: 'one'; match: LiveVersion } | { kind: 'many' };
+
+/**
+ * A match that identifies a record the caller may not see (consent/identity.ts): the record is
+ * named by type and id, never shown, and nothing is created beside it.
+ */
+export type CreateMatch = MatchOutcome | { kind: 'withheld'; match: ResourceKey };
 
 export async function findMatch(reader: StoreReader, query: SearchQuery): Promise<MatchOutcome> {
   const page = await reader.search({ ...query, where: await resolveValueSets(reader, query.where) });

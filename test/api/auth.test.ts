@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { Bundle, BundleEntry } from 'fhir/r4';
+import type { AuditEvent, Bundle, BundleEntry } from 'fhir/r4';
 import { bearerAccess } from '../../src/auth/access';
 import { TokenVerifier } from '../../src/auth/verifier';
 import { api, assertOutcome, FHIR_JSON, patient } from '../helpers/api';
@@ -94,6 +94,31 @@ describe('REST: authentication and SMART scopes on every route (SMART App Launch
     assertOutcome(tx, 403, 'forbidden', /Bundle\.entry\[1\]/);
     const count = await t.http.get('/fhir/Patient?_summary=count').set(as('system'));
     assert.equal(count.body.total, 1, 'nothing of the refused transaction was written');
+  });
+});
+
+describe('REST: who a token names (README, Authentication: sub, or client_id/azp for a backend service)', () => {
+  it('a backend service token without sub works with its system scopes, and the audit trail names its client_id', async () => {
+    const issuer = await testIssuer();
+    const verifier = new TokenVerifier({ kind: 'file', path: issuer.jwksFile }, { issuer: ISSUER, audience: AUDIENCE, now: () => new Date() });
+    await verifier.load();
+    const t = api({ auth: bearerAccess(verifier), config: { audit: true } });
+    try {
+      const service = `Bearer ${await issuer.mint({ sub: undefined, client_id: 'lab-integration', scope: 'system/*.cruds' })}`;
+      const created = await t.http.post('/fhir/Patient').set('Authorization', service).set('Content-Type', FHIR_JSON).send(patient());
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await t.http.get(`/fhir/Patient/${created.body.id}`).set('Authorization', service)).status, 200);
+      const events = (await t.deps.store.history({ type: 'AuditEvent', count: 10 })).versions.map((v) => v.resource as AuditEvent);
+      assert.equal(events.length, 2);
+      for (const e of events) assert.deepEqual(e.agent[0].who, { identifier: { value: 'lab-integration' } });
+      const nobody = `Bearer ${await issuer.mint({ sub: undefined, scope: 'system/*.cruds' })}`;
+      const refused = await t.http.get(`/fhir/Patient/${created.body.id}`).set('Authorization', nobody);
+      assertOutcome(refused, 401, 'login', /names no one: it needs sub, or client_id \(or azp\)/);
+      assert.match(refused.headers['www-authenticate'], /error="invalid_token", error_description="The token names no one/);
+    } finally {
+      issuer.cleanup();
+      await t.close();
+    }
   });
 });
 

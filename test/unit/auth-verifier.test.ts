@@ -43,13 +43,35 @@ describe('auth: bearer token verification (RFC 7519, SMART on FHIR)', () => {
     await rejects(await issuer.mint({ iss: 'https://evil.example' }), /another issuer/);
     await rejects(await issuer.mint({ aud: 'https://other.example/fhir' }), /another audience/);
     await rejects(await issuer.mint({ exp: undefined }), /no expiry/);
-    await rejects(await issuer.mint({ sub: undefined }), /no subject/);
+    await rejects(await issuer.mint({ sub: undefined }), /names no one: it needs sub, or client_id \(or azp\)/);
     await rejects(await issuer.mint({}, { kid: 'rotated-away' }), /unknown key/);
     const forged = forgedTokens(issuer.publicPem, {});
     await rejects(forged.none, /'none' is not accepted/);
     await rejects(forged.hmac, /'HS256' is not accepted/);
     await rejects('not-a-token', /not a signed JWT/);
     await rejects('a.b.c', /header/);
+  });
+
+  it('a client-credentials token without sub is accepted when client_id or azp names the client (RFC 9068 §2.2, SMART backend services)', async () => {
+    const byClientId = await verifier.verify(await issuer.mint({ sub: undefined, client_id: 'lab-integration', scope: 'system/*.rs' }));
+    assert.deepEqual([byClientId.subject, byClientId.kind, byClientId.grants.length], ['lab-integration', 'system', 1]);
+    const byAzp = await verifier.verify(await issuer.mint({ sub: undefined, azp: 'lab-app', scope: 'system/*.rs' }));
+    assert.equal(byAzp.subject, 'lab-app');
+    const both = await verifier.verify(await issuer.mint({ sub: 'user-7', client_id: 'portal', scope: 'user/*.rs' }));
+    assert.equal(both.subject, 'user-7', 'sub names who acts whenever it is there');
+    await rejects(await issuer.mint({ sub: '', client_id: '', scope: 'system/*.rs' }), /names no one/);
+  });
+
+  it('fhirUser, patient, scope and nbf of the wrong shape are refused, each naming its claim', async () => {
+    await rejects(await issuer.mint({ fhirUser: 'Practitioner/has spaces' }), /fhirUser claim is not a reference/);
+    await rejects(await issuer.mint({ fhirUser: 'Medication/m-1' }), /fhirUser claim/);
+    await rejects(await issuer.mint({ fhirUser: { reference: 'Practitioner/1' } }), /fhirUser claim/);
+    await rejects(await issuer.mint({ patient: 'Patient/p-1' }), /patient claim is not a Patient id/);
+    await rejects(await issuer.mint({ patient: 12 }), /patient claim/);
+    await rejects(await issuer.mint({ scope: ['system/*.rs'] }), /scope claim is not a space-separated string/);
+    await rejects(await issuer.mint({ nbf: 'yesterday' }), /nbf\) is not a number/);
+    const absolute = await verifier.verify(await issuer.mint({ fhirUser: 'https://gw.example.in/fhir/Organization/hfr-1', patient: 'p-1' }));
+    assert.deepEqual([absolute.kind, absolute.patient], ['organization', 'p-1']);
   });
 
   it('a token that brings its own key is refused', async () => {
