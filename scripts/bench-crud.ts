@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   const cleanup = (): void => { for (const c of children) c.kill('SIGKILL'); };
   process.on('exit', cleanup);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-crud-'));
-  const server = await startServer(dataDir);
+  // Audit on by default, as the server ships; --audit off measures the store alone.
+  const server = await startServer(dataDir, { AUDIT: args.get('audit') ?? 'on' });
   children.push(server.child);
   const fhir = server.url;
 

@@ -19,6 +19,8 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replac
 const BUNDLES = Number(args.get('bundles') ?? 120);
 const CLIENTS = Number(args.get('clients') ?? 4);
 const ROUNDS = Number(args.get('rounds') ?? 3);
+/** Audit on by default, as the server ships; --audit off measures ingest alone. */
+const AUDIT = args.get('audit') ?? 'on';
 const URL_GIVEN = args.get('url');
 
 const LOINC = 'http://loinc.org';
@@ -126,7 +128,7 @@ async function round(url: string, bundles: { body: string; resources: number }[]
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
-  const server = URL_GIVEN ? { url: URL_GIVEN, child: undefined } : await startServer(dataDir, { MAX_BODY_SIZE: '64mb' });
+  const server = URL_GIVEN ? { url: URL_GIVEN, child: undefined } : await startServer(dataDir, { MAX_BODY_SIZE: '64mb', AUDIT: AUDIT });
   process.on('exit', () => server.child?.kill('SIGKILL'));
   const rounds: Round[] = [];
   // Patient numbers continue across runs against a given --url, so conditional creates stay creates.

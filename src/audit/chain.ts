@@ -19,14 +19,35 @@ export interface ChainLink {
   hash: string;
 }
 
-/** JSON with object keys sorted at every level: one text for one value, whatever the key order. */
+/**
+ * JSON with object keys sorted at every level: one text for one value, whatever the key order.
+ * Members whose value is undefined are left out, as JSON.stringify does; an undefined array item
+ * gives an empty item (the form chains have always been hashed with). It runs once per event on
+ * every audited request, so it is written as loops rather than map/filter/join.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj).sort().filter((k) => obj[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item: unknown = value[i];
+      if (item !== undefined) out += canonicalJson(item);
+    }
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 function linkExtension(chain: string, sequence: number, previous: string, hash?: string): Extension {

@@ -2,7 +2,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import type { Principal } from '../auth/verifier';
 import { AuditedStore, type Written } from '../audit/audited-store';
 import { actionOf, auditEvent, type AuditEntity, type AuditFacts } from '../audit/event';
-import type { Decision, Reach } from '../consent/decide';
+import type { Decision, Facts, Reach } from '../consent/decide';
 import { factCodes, factsFrom } from '../consent/facts';
 import { GuardedStore, type Guard } from '../consent/guarded-store';
 import { reachFor, type StatedPurpose } from '../consent/reach';
@@ -45,9 +45,15 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
   if (!trail && principal.kind === 'local') return { deps, ready: async () => undefined, finish: async () => undefined };
   let reach: Promise<Reach> | undefined;
   const consents = new Set<string>();
+  const factsOf = new WeakMap<Resource, Facts>();
   const guard: Guard = {
     reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
-    facts: (resource) => factsFrom(deps.search, resource, deps.index(resource, factCodes(resource.resourceType))),
+    // The same resource is decided on and then named in the audit record: its facts are read once.
+    facts: (resource) => {
+      let f = factsOf.get(resource);
+      if (!f) factsOf.set(resource, (f = factsFrom(deps.search, resource, deps.index(resource, factCodes(resource.resourceType)))));
+      return f;
+    },
     writer: (principal.kind === 'practitioner' || principal.kind === 'organization') && principal.fhirUser
       ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined,
     shown: (_v: StoredVersion, decision: Decision) => { if (decision.permit && decision.consent) consents.add(decision.consent); },
