@@ -47,33 +47,6 @@ export interface HiTypeCover {
 export type Coverage = Readonly<Record<HiType, HiTypeCover>>;
 
 /**
- * What each ABDM health-information type lets a consent holder see: the resource types its
- * NRCeS document profile carries, and the Composition type (SNOMED CT) of the document itself.
- * A WellnessRecord Composition has no coded type in the IG, so only its entries are covered.
- * The Patient resource is covered by every type (a record is unreadable without its subject).
- */
-export const HI_TYPE_COVERS: Record<HiType, { types: readonly string[]; composition?: string }> = {
-  OPConsultation: {
-    composition: '371530004',
-    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
-      'MedicationStatement', 'MedicationRequest', 'Appointment', 'DocumentReference'],
-  },
-  Prescription: { composition: '440545006', types: ['MedicationRequest', 'DocumentReference'] },
-  DischargeSummary: {
-    composition: '373942005',
-    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
-      'MedicationStatement', 'MedicationRequest', 'DiagnosticReport', 'CarePlan', 'DocumentReference'],
-  },
-  DiagnosticReport: {
-    composition: '721981007',
-    types: ['DiagnosticReport', 'Observation', 'Specimen', 'ImagingStudy', 'Media', 'ServiceRequest', 'DocumentReference'],
-  },
-  ImmunizationRecord: { composition: '41000179103', types: ['Immunization', 'ImmunizationRecommendation', 'DocumentReference'] },
-  HealthDocumentRecord: { composition: '419891008', types: ['DocumentReference'] },
-  WellnessRecord: { types: ['Observation', 'DocumentReference'] },
-};
-
-/**
  * The date of care of each covered type: the search parameter (R4) whose value must fall in a
  * consent's data range (ABDM permission.dateRange: "which records, by care date"). A record
  * without that date lies in no range. Patient has no date of care and is never range-limited.

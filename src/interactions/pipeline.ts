@@ -46,7 +46,9 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
   let reach: Promise<Reach> | undefined;
   const consents = new Set<string>();
   const guard: Guard = {
-    reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
+    reach: () => (reach ??= reachFor({
+      store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, coverage: deps.coverage, now: () => deps.clock.now(),
+    }, principal, facts)),
     facts: (resource) => factsFrom(deps.search, resource, deps.index(resource, factCodes(resource.resourceType))),
     writer: (principal.kind === 'practitioner' || principal.kind === 'organization') && principal.fhirUser
       ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined,
