@@ -193,7 +193,7 @@ async function main(): Promise<void> {
     fail(`configuration error: what each health-information type covers cannot be derived from the loaded profiles: ${(err as Error).message}`);
   }
   for (const warning of derived.warnings) logger.warn(warning);
-  logger.info('consent coverage derived from the record profiles', { ...derived.sources });
+  logger.info('consent coverage derived from the record profiles', { profiles: derived.sources });
   if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
   let deps: Deps;
   try {

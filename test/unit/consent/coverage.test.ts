@@ -115,6 +115,17 @@ describe('consent: what each health-information type covers, derived from the re
     assert.match(derived.warnings[0], /DiagnosticReportRecord: ValueSet .*abdm-diagnostic-report-type .* is not loaded/);
   });
 
+  it('the table README prints is the derived one', () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../../../README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => (HI_TYPES as readonly string[]).includes(line.split('|')[1]?.trim() ?? ''));
+    const list = (cell: string) => (/^\d/.test(cell.trim()) || /^[A-Z]/.test(cell.trim()) ? cell.split(',').map((x) => x.trim()) : []);
+    const printed = Object.fromEntries(rows.map((line) => {
+      const [, hiType, , codes, types] = line.split('|');
+      return [hiType.trim(), { types: list(types), compositions: list(codes) }];
+    }));
+    assert.deepEqual(printed, plain(deriveCoverage(loaded(registry)).coverage));
+  });
+
   describe('against the official NRCeS 6.5.0 profiles and examples (read from ../shared when present)', () => {
     let official: ProfileRegistry;
     before(function () {
