@@ -103,6 +103,8 @@ async function main(): Promise<void> {
     const m = (name: string): number => median((results.get(`${name}|${c}`) ?? []).map((s) => s.rps));
     console.log(`  ratio read FHIR / bare express = ${(m('read (FHIR)') / m('read (bare express)')).toFixed(2)}, / node:http = ${(m('read (FHIR)') / m('read (bare node:http)')).toFixed(2)}`);
   }
+  // A clean stop (SIGTERM) first, so a server started with BENCH_CPU_PROF writes its profile.
+  await new Promise((resolve) => { server.child.once('exit', resolve); server.child.kill('SIGTERM'); });
   cleanup();
   fs.rmSync(dataDir, { recursive: true, force: true });
   process.exit(bad > 0 ? 1 : 0);

@@ -1,6 +1,7 @@
 import type { Authenticator } from './auth/access';
 import type { Resource } from 'fhir/r4';
 import type { Config } from './config';
+import type { Coverage } from './consent/tables';
 import type { Issue } from './fhir/errors';
 import type { Logger } from './logger';
 import type { SearchParameters } from './search/parameters';
@@ -39,6 +40,8 @@ export interface Deps {
   logger: Logger;
   /** What a resource is findable by (the same rows the store writes): consent decisions read them. */
   index(resource: Resource, codes?: ReadonlySet<string>): IndexRows;
+  /** What each ABDM health-information type lets a consent holder see: derived from the loaded record profiles at start-up. */
+  coverage: Coverage;
   /** The audit trail; absent when AUDIT=off. */
   audit?: AuditTrail;
   /** When the server started: the CapabilityStatement's date. */

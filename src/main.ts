@@ -19,6 +19,8 @@ import { warmUp } from './validation/base-schema';
 import { validateBase } from './validation/base-validator';
 import { validationEngine, type ValidationEngine } from './validation/profiles/engine';
 import { profileRegistry, type ProfileRegistry } from './validation/profiles/registry';
+import { deriveCoverage, type Derived } from './consent/coverage';
+import type { Coverage } from './consent/tables';
 
 /** Our own conformance resources (SearchParameters, later profiles), shipped with the server. */
 export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
@@ -73,8 +75,29 @@ export function buildAuth(config: Config, now: () => Date): { auth: Authenticato
   return { auth: bearerAccess(verifier), verifier };
 }
 
+const coverages = new WeakMap<ProfileRegistry, Derived>();
+
+/**
+ * What each health-information type covers, derived once per set of loaded profiles (coverage.ts).
+ * Throws CoverageError when a record profile is missing: start-up stops rather than guess. A
+ * hand-written fallback is what drifted before, and covering nothing but the Patient would turn
+ * every consent of that type into silent refusals; the stand-ins under profiles/ ship with the
+ * server, so a missing one means a damaged installation or an IG that redefines the NRCeS URLs.
+ */
+export function consentCoverage(registry: ProfileRegistry): Derived {
+  let derived = coverages.get(registry);
+  if (!derived) {
+    derived = deriveCoverage({ profile: (url) => registry.profile(url), valueSet: (url) => registry.terminology.valueSet(url) });
+    coverages.set(registry, derived);
+  }
+  return derived;
+}
+
 /** Composition root: config → deps → listen. The only module that sees everything. */
-export function buildDeps(config: Config, logger: Logger, auth: Authenticator = openAccess()): Deps {
+export function buildDeps(
+  config: Config, logger: Logger, auth: Authenticator = openAccess(),
+  coverage: Coverage = consentCoverage(profileRegistry([PROFILES_DIR, ...config.igDirs])).coverage,
+): Deps {
   const clock = { now: () => new Date() };
   const ids = { newId: () => randomUUID() };
   const search = loadSearchParameters([PROFILES_DIR]);
@@ -88,7 +111,7 @@ export function buildDeps(config: Config, logger: Logger, auth: Authenticator = 
   });
   const index = (r: Resource, codes?: ReadonlySet<string>) => indexer.index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
-  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit };
+  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit, coverage };
 }
 
 /**
@@ -167,10 +190,18 @@ async function main(): Promise<void> {
   }
   const missing = Object.values(config.requiredProfiles).flat().filter((url) => !registry.has(url));
   if (missing.length > 0) fail(`configuration error: REQUIRED_PROFILES names profiles no loaded IG defines (${missing.join(', ')}); load the IG with --ig`);
+  let derived: Derived;
+  try {
+    derived = consentCoverage(registry);
+  } catch (err) {
+    fail(`configuration error: what each health-information type covers cannot be derived from the loaded profiles: ${(err as Error).message}`);
+  }
+  for (const warning of derived.warnings) logger.warn(warning);
+  logger.info('consent coverage derived from the record profiles', { profiles: derived.sources });
   if (auth.open) logger.warn('NO AUTHENTICATION: every caller has full access; listening on loopback only. Set JWKS_FILE or JWKS_URL to require tokens.');
   let deps: Deps;
   try {
-    deps = buildDeps(config, logger, auth);
+    deps = buildDeps(config, logger, auth, derived.coverage);
   } catch (err) {
     // The embedded store opens its database here: a DATA_DIR that cannot be created or written.
     fail(`configuration error: ${config.store === 'sqlite' ? `DATA_DIR '${config.dataDir}'` : 'the store'} cannot be opened: ${(err as Error).message}`);

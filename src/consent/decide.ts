@@ -1,8 +1,9 @@
 import { inPatientCompartment } from './compartment';
-import { CARE_DATE, HI_TYPE_COVERS, UNCOMPARTMENTED_PATIENT_DATA, type HiType, type Purpose } from './tables';
+import { CARE_DATE, UNCOMPARTMENTED_PATIENT_DATA, type Coverage, type HiType, type Purpose } from './tables';
 
 /**
- * Who may see what: the whole rule set, pure. A reviewer reads it here and in tables.ts.
+ * Who may see what: the whole rule set, pure. A reviewer reads it here and in tables.ts, and what
+ * each health-information type covers in coverage.ts (derived from the record profiles at start-up).
  *
  * - Unrestricted principals (system integrations, administrators, the loopback developer) see all.
  * - Data that is about no patient (Practitioner, Organization, Medication, terminology …) is
@@ -40,8 +41,11 @@ export interface ConsentTerms {
 export type Reach =
   | { kind: 'all' }
   | { kind: 'patient'; patient: string }
-  /** `self`: the principal's own reference (`Organization/…`), for the records they wrote. */
-  | { kind: 'consents'; purpose: Purpose; consents: ConsentTerms[]; nowMs: number; self?: string }
+  /**
+   * `self`: the principal's own reference (`Organization/…`), for the records they wrote;
+   * `coverage`: what each health-information type covers (derived at start-up, coverage.ts).
+   */
+  | { kind: 'consents'; purpose: Purpose; consents: ConsentTerms[]; nowMs: number; self?: string; coverage: Coverage }
   | { kind: 'break-glass'; reason: string };
 
 /** What the decision looks at in a resource (facts.ts reads it from the resource's index rows). */
@@ -73,15 +77,15 @@ export function usableConsents(reach: Extract<Reach, { kind: 'consents' }>): Con
 }
 
 /** The Composition type codes a consent's HI types cover. */
-export function coveredCompositionTypes(consent: ConsentTerms): string[] {
-  return consent.hiTypes.map((t) => HI_TYPE_COVERS[t].composition).filter((c): c is string => c !== undefined);
+export function coveredCompositionTypes(coverage: Coverage, consent: ConsentTerms): string[] {
+  return [...new Set(consent.hiTypes.flatMap((t) => coverage[t].compositions))];
 }
 
 /** Whether a consent's HI types cover resources of `type` (Composition: some of its document types). */
-export function coversType(consent: ConsentTerms, type: string): boolean {
+export function coversType(coverage: Coverage, consent: ConsentTerms, type: string): boolean {
   if (type === 'Patient') return true;
-  if (type === 'Composition') return coveredCompositionTypes(consent).length > 0;
-  return consent.hiTypes.some((t) => HI_TYPE_COVERS[t].types.includes(type));
+  if (type === 'Composition') return coveredCompositionTypes(coverage, consent).length > 0;
+  return consent.hiTypes.some((t) => coverage[t].types.includes(type));
 }
 
 /**
@@ -93,10 +97,10 @@ function inDataRange(consent: ConsentTerms, facts: Facts): boolean {
   return facts.careDates.some((d) => d.hi > consent.dataFromMs) && facts.careDates.some((d) => d.lo < consent.dataToMs);
 }
 
-function consentAllows(consent: ConsentTerms, facts: Facts): boolean {
+function consentAllows(coverage: Coverage, consent: ConsentTerms, facts: Facts): boolean {
   if (!facts.patients.some((p) => consent.patients.includes(p))) return false;
-  if (!coversType(consent, facts.type)) return false;
-  if (facts.type === 'Composition' && !facts.compositionTypes.some((c) => coveredCompositionTypes(consent).includes(c))) return false;
+  if (!coversType(coverage, consent, facts.type)) return false;
+  if (facts.type === 'Composition' && !facts.compositionTypes.some((c) => coveredCompositionTypes(coverage, consent).includes(c))) return false;
   return facts.type === 'Patient' || inDataRange(consent, facts);
 }
 
@@ -119,7 +123,7 @@ export function decide(reach: Reach, facts: Facts): Decision {
         return reach.consents.some((c) => c.id === facts.id && c.status === 'active')
           ? { permit: true, basis: 'consent', consent: facts.id } : { permit: false, reason: 'not a consent they hold' };
       }
-      const consent = usableConsents(reach).find((c) => consentAllows(c, facts));
+      const consent = usableConsents(reach).find((c) => consentAllows(reach.coverage, c, facts));
       return consent ? { permit: true, basis: 'consent', consent: consent.id } : { permit: false, reason: 'no active consent covers it' };
     }
     default: {

@@ -5,7 +5,7 @@ import type { SearchParameters } from '../search/parameters';
 import type { Condition } from '../search/query';
 import type { ResourceStore, StoredVersion, StoreReader } from '../storage/store';
 import type { ConsentTerms, Reach } from './decide';
-import { DEFAULT_PURPOSE, isPurpose, PURPOSES, type Purpose } from './tables';
+import { DEFAULT_PURPOSE, isPurpose, PURPOSES, type Coverage, type Purpose } from './tables';
 import { consentTerms } from './terms';
 
 /** What the request says about why it is made (X-Purpose-Of-Use, X-Break-Glass-Reason). */
@@ -18,6 +18,8 @@ export interface ReachDeps {
   store: StoreReader & Pick<ResourceStore, 'generation'>;
   search: SearchParameters;
   breakTheGlass: boolean;
+  /** What each health-information type covers (derived from the record profiles at start-up). */
+  coverage: Coverage;
   now(): Date;
 }
 
@@ -67,7 +69,7 @@ export async function reachFor(deps: ReachDeps, principal: Principal, stated: St
       if (confinedTo !== undefined) consents = consents.map((c) => ({ ...c, patients: c.patients.filter((p) => p === confinedTo) }));
       // A token confined to one patient sees that patient's records only, even those it wrote.
       const self = principal.fhirUser && confinedTo === undefined ? `${principal.fhirUser.type}/${principal.fhirUser.id}` : undefined;
-      return { kind: 'consents', purpose, consents, nowMs: deps.now().getTime(), self };
+      return { kind: 'consents', purpose, consents, nowMs: deps.now().getTime(), self, coverage: deps.coverage };
     }
     default: {
       const never: never = principal.kind;

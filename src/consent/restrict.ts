@@ -32,14 +32,14 @@ export function restriction(search: SearchParameters, reach: Reach, types: reado
     // branch over all their patients: the same records, a far smaller query.
     const alike = new Map<string, ConsentTerms & { all: Set<string> }>();
     for (const consent of usableConsents(reach)) {
-      if (consent.patients.length === 0 || !coversType(consent, type)) continue;
-      const terms = `${consent.dataFromMs}|${consent.dataToMs}|${type === 'Composition' ? coveredCompositionTypes(consent).sort().join(',') : ''}`;
+      if (consent.patients.length === 0 || !coversType(reach.coverage, consent, type)) continue;
+      const terms = `${consent.dataFromMs}|${consent.dataToMs}|${type === 'Composition' ? coveredCompositionTypes(reach.coverage, consent).sort().join(',') : ''}`;
       const group = alike.get(terms);
       if (group) for (const p of consent.patients) group.all.add(p);
       else alike.set(terms, { ...consent, all: new Set(consent.patients) });
     }
     for (const group of alike.values()) {
-      const all = [inCompartment(search, type, [...group.all]), ...dataRange(search, type, group), ...documentTypes(search, type, group)];
+      const all = [inCompartment(search, type, [...group.all]), ...dataRange(search, type, group), ...documentTypes(search, type, coveredCompositionTypes(reach.coverage, group))];
       branches.push({ kind: 'and', all });
     }
   }
@@ -93,7 +93,7 @@ function dataRange(search: SearchParameters, type: string, consent: ConsentTerms
   return [{ kind: 'date', key: k, values: [at('gt', consent.dataFromMs)] }, { kind: 'date', key: k, values: [at('lt', consent.dataToMs)] }];
 }
 
-function documentTypes(search: SearchParameters, type: string, consent: ConsentTerms): Condition[] {
+function documentTypes(search: SearchParameters, type: string, codes: string[]): Condition[] {
   if (type !== 'Composition') return [];
-  return [{ kind: 'token', key: key(search, 'Composition', 'type'), values: coveredCompositionTypes(consent).map((code) => ({ system: SNOMED, code })) }];
+  return [{ kind: 'token', key: key(search, 'Composition', 'type'), values: codes.map((code) => ({ system: SNOMED, code })) }];
 }

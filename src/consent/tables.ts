@@ -1,6 +1,7 @@
 /**
  * The tables consent decisions are made from. Reviewers read the rules in decide.ts and the data
- * they stand on here; nothing else in the server knows what a health-information type covers.
+ * they stand on here; what a health-information type covers is derived from the record profiles
+ * named here (coverage.ts), once at start-up.
  */
 
 /** ABDM purposes of use (HL7 v3 PurposeOfUse codes; ABDM consent manager, consent.md). */
@@ -17,43 +18,47 @@ export const HI_TYPES = [
 ] as const;
 export type HiType = (typeof HI_TYPES)[number];
 
+const NRCES = 'https://nrces.in/ndhm/fhir/r4/StructureDefinition/';
+
 /**
- * What each ABDM health-information type lets a consent holder see: the resource types its
- * NRCeS document profile carries, and the Composition type (SNOMED CT) of the document itself.
- * A WellnessRecord Composition has no coded type in the IG, so only its entries are covered.
- * The Patient resource is covered by every type (a record is unreadable without its subject).
+ * The NRCeS record (Composition) profile each ABDM health-information type names: a consent for
+ * the type is a consent for the records written to that profile. What each type covers is derived
+ * from these profiles as loaded (coverage.ts): the official ones when the IG is loaded with --ig,
+ * else the stand-ins under profiles/ that comply with them.
  */
-export const HI_TYPE_COVERS: Record<HiType, { types: readonly string[]; composition?: string }> = {
-  OPConsultation: {
-    composition: '371530004',
-    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
-      'MedicationStatement', 'MedicationRequest', 'Appointment', 'DocumentReference'],
-  },
-  Prescription: { composition: '440545006', types: ['MedicationRequest', 'DocumentReference'] },
-  DischargeSummary: {
-    composition: '373942005',
-    types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'FamilyMemberHistory', 'Procedure', 'ServiceRequest',
-      'MedicationStatement', 'MedicationRequest', 'DiagnosticReport', 'CarePlan', 'DocumentReference'],
-  },
-  DiagnosticReport: {
-    composition: '721981007',
-    types: ['DiagnosticReport', 'Observation', 'Specimen', 'ImagingStudy', 'Media', 'ServiceRequest', 'DocumentReference'],
-  },
-  ImmunizationRecord: { composition: '41000179103', types: ['Immunization', 'ImmunizationRecommendation', 'DocumentReference'] },
-  HealthDocumentRecord: { composition: '419891008', types: ['DocumentReference'] },
-  WellnessRecord: { types: ['Observation', 'DocumentReference'] },
+export const HI_TYPE_RECORDS: Record<HiType, string> = {
+  OPConsultation: `${NRCES}OPConsultRecord`,
+  Prescription: `${NRCES}PrescriptionRecord`,
+  DischargeSummary: `${NRCES}DischargeSummaryRecord`,
+  DiagnosticReport: `${NRCES}DiagnosticReportRecord`,
+  ImmunizationRecord: `${NRCES}ImmunizationRecord`,
+  HealthDocumentRecord: `${NRCES}HealthDocumentRecord`,
+  WellnessRecord: `${NRCES}WellnessRecord`,
 };
+
+/** What one health-information type lets a consent holder see (derived at start-up, coverage.ts). */
+export interface HiTypeCover {
+  /** Resource types covered (besides Patient, which every type covers). */
+  types: readonly string[];
+  /** SNOMED CT codes of the Composition types covered: the record documents themselves. */
+  compositions: readonly string[];
+}
+
+export type Coverage = Readonly<Record<HiType, HiTypeCover>>;
 
 /**
  * The date of care of each covered type: the search parameter (R4) whose value must fall in a
  * consent's data range (ABDM permission.dateRange: "which records, by care date"). A record
  * without that date lies in no range. Patient has no date of care and is never range-limited.
+ * Every type an HI type covers needs one: derivation refuses a table that has a type without.
  */
 export const CARE_DATE: Record<string, string> = {
   Composition: 'date', Encounter: 'date', Condition: 'recorded-date', Observation: 'date', AllergyIntolerance: 'date',
   FamilyMemberHistory: 'date', Procedure: 'date', ServiceRequest: 'authored', MedicationStatement: 'effective',
   MedicationRequest: 'authoredon', Appointment: 'date', DocumentReference: 'date', DiagnosticReport: 'date', CarePlan: 'date',
   Specimen: 'collected', ImagingStudy: 'started', Media: 'created', Immunization: 'date', ImmunizationRecommendation: 'date',
+  NutritionOrder: 'datetime', CommunicationRequest: 'authored', DeviceRequest: 'authored-on', RequestGroup: 'authored',
+  VisionPrescription: 'datewritten',
 };
 
 /**

@@ -47,7 +47,9 @@ export function requestScope(deps: Deps, principal: Principal, facts: RequestFac
   const consents = new Set<string>();
   const factsOf = new WeakMap<Resource, Facts>();
   const guard: Guard = {
-    reach: () => (reach ??= reachFor({ store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, now: () => deps.clock.now() }, principal, facts)),
+    reach: () => (reach ??= reachFor({
+      store: deps.store, search: deps.search, breakTheGlass: deps.config.breakTheGlass, coverage: deps.coverage, now: () => deps.clock.now(),
+    }, principal, facts)),
     // The same resource is decided on and then named in the audit record: its facts are read once.
     facts: (resource) => {
       let f = factsOf.get(resource);

@@ -18,18 +18,33 @@ const rnd = random(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const chance = (p: number): boolean => rnd() < p;
 
-// ---- the oracle's own statement of the rules, for the types generated here ----
-const COVERS: Record<string, { types: string[]; doc?: string }> = {
-  OPConsultation: { types: ['Observation', 'MedicationRequest', 'Encounter', 'Condition', 'DocumentReference'], doc: '371530004' },
-  Prescription: { types: ['MedicationRequest', 'DocumentReference'], doc: '440545006' },
-  DischargeSummary: { types: ['Observation', 'MedicationRequest', 'Encounter', 'Condition', 'DiagnosticReport', 'DocumentReference'], doc: '373942005' },
-  DiagnosticReport: { types: ['DiagnosticReport', 'Observation', 'Specimen', 'DocumentReference'], doc: '721981007' },
-  ImmunizationRecord: { types: ['Immunization', 'DocumentReference'], doc: '41000179103' },
-  HealthDocumentRecord: { types: ['DocumentReference'], doc: '419891008' },
-  WellnessRecord: { types: ['Observation', 'DocumentReference'] },
+// ---- the oracle's own statement of the rules ----
+/**
+ * What each HI type covers, written here from the record profiles (not read from the server's
+ * derived table): section entries, a required encounter, and the parts a record carries (see
+ * README, "What a health-information type covers"). `docs`: the Composition types covered (for
+ * DiagnosticReport, two of the codes its ValueSet lists).
+ */
+const REPORT_PARTS = ['DiagnosticReport', 'Observation', 'Specimen', 'ImagingStudy', 'Media', 'CarePlan', 'ImmunizationRecommendation', 'MedicationRequest', 'NutritionOrder', 'ServiceRequest'];
+const COVERS: Record<string, { types: string[]; docs: string[] }> = {
+  OPConsultation: {
+    types: ['AllergyIntolerance', 'Appointment', 'Condition', 'DocumentReference', 'Encounter', 'FamilyMemberHistory', 'MedicationRequest', 'MedicationStatement', 'Observation', 'Procedure', 'ServiceRequest'],
+    docs: ['371530004'],
+  },
+  Prescription: { types: ['MedicationRequest', 'Condition', 'Observation'], docs: ['440545006'] },
+  DischargeSummary: {
+    types: [...REPORT_PARTS, 'AllergyIntolerance', 'Condition', 'DocumentReference', 'Encounter', 'FamilyMemberHistory', 'Procedure',
+      'Appointment', 'CommunicationRequest', 'DeviceRequest', 'RequestGroup', 'VisionPrescription'],
+    docs: ['373942005'],
+  },
+  DiagnosticReport: { types: [...REPORT_PARTS, 'DocumentReference'], docs: ['721981007', '371528001'] },
+  ImmunizationRecord: { types: ['Immunization', 'ImmunizationRecommendation', 'DocumentReference'], docs: ['41000179103'] },
+  HealthDocumentRecord: { types: ['DocumentReference'], docs: ['419891008'] },
+  WellnessRecord: { types: ['Observation', 'Condition', 'DocumentReference'], docs: [] },
 };
 const HI_TYPES = Object.keys(COVERS);
-const DOC_CODES = ['371530004', '440545006', '373942005', '721981007', '41000179103', '419891008'];
+/** Document types: one per HI type, a second diagnostic report type, and one no HI type covers. */
+const DOC_CODES = ['371530004', '440545006', '373942005', '721981007', '371528001', '41000179103', '419891008', '371531000'];
 const CLINICAL = ['Observation', 'DiagnosticReport', 'MedicationRequest', 'Encounter', 'Condition', 'Immunization', 'Composition', 'DocumentReference', 'Specimen'];
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0); // the test clock
 
@@ -58,7 +73,7 @@ function visible(who: Who, r: Rec, consents: ConsentModel[], purpose: string): b
 function covered(c: ConsentModel, r: Rec): boolean {
   if (r.type === 'Patient') return true;
   const ok = r.type === 'Composition'
-    ? c.hiTypes.some((h) => COVERS[h].doc !== undefined && COVERS[h].doc === r.doc)
+    ? c.hiTypes.some((h) => COVERS[h].docs.includes(r.doc ?? ''))
     : c.hiTypes.some((h) => COVERS[h].types.includes(r.type));
   if (!ok || r.day === undefined) return false;
   return r.day <= c.to && (r.endDay ?? r.day) >= c.from;
@@ -325,5 +340,162 @@ describe(`consent enforcement: randomised, against an independent oracle (seed $
     const holders = principals.filter((w) => w.kind !== 'system' && w.kind !== 'patient'
       && records.some((r) => r.patient !== undefined && r.type !== 'Patient' && visible(w, r, consents, 'CAREMGT')));
     assert.ok(holders.length >= 3, `only ${holders.length} consent holders see clinical data: the data does not test consent`);
+  });
+});
+
+// ---- the HI-type grid: every HI type against one record of every type ----
+const GRID_PATIENT = 'grid-pt';
+const GRID_DAY = '2025-03-10';
+/** Every type some HI type covers, and patient data none does (Binary: unrestricted callers only). */
+const GRID_TYPES = [...new Set(Object.values(COVERS).flatMap((c) => c.types))].sort();
+const NEVER_COVERED = ['Goal', 'Flag', 'RiskAssessment', 'Communication', 'Binary'];
+/** Composition types: each HI type's, a second diagnostic report type, one no HI type covers, and a text-only type (WellnessRecord's). */
+const GRID_DOCS = [...DOC_CODES, undefined];
+
+/** A valid R4 record of `type` about the grid patient, with its date of care on GRID_DAY. */
+function gridJson(type: string, id: string, doc?: string): Record<string, unknown> {
+  const subject = { reference: `Patient/${GRID_PATIENT}` };
+  const text = (t: string) => ({ text: t });
+  const at = `${GRID_DAY}T09:30:00Z`;
+  const base = { resourceType: type, id };
+  switch (type) {
+    case 'AllergyIntolerance': return {
+      ...base, patient: subject, recordedDate: GRID_DAY, code: text('Penicillin'),
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+    };
+    case 'Appointment': return { ...base, status: 'booked', start: at, end: `${GRID_DAY}T10:00:00Z`, participant: [{ actor: subject, status: 'accepted' }] };
+    case 'CarePlan': return { ...base, status: 'active', intent: 'plan', subject, period: { start: GRID_DAY } };
+    case 'CommunicationRequest': return { ...base, status: 'active', subject, authoredOn: GRID_DAY };
+    case 'Condition': return { ...base, subject, code: text('Type 2 diabetes'), recordedDate: GRID_DAY };
+    case 'DeviceRequest': return { ...base, status: 'active', intent: 'order', codeCodeableConcept: text('Wheelchair'), subject, authoredOn: GRID_DAY };
+    case 'DiagnosticReport': return { ...base, status: 'final', code: text('CBC'), subject, effectiveDateTime: GRID_DAY };
+    case 'DocumentReference': return { ...base, status: 'current', subject, date: at, content: [{ attachment: { contentType: 'application/pdf', title: 'scan' } }] };
+    case 'Encounter': return {
+      ...base, status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject, period: { start: GRID_DAY, end: GRID_DAY },
+    };
+    case 'FamilyMemberHistory': return {
+      ...base, status: 'completed', patient: subject, date: GRID_DAY, relationship: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'FTH' }] },
+    };
+    case 'ImagingStudy': return { ...base, status: 'available', subject, started: at };
+    case 'Immunization': return { ...base, status: 'completed', vaccineCode: text('BCG'), patient: subject, occurrenceDateTime: GRID_DAY };
+    case 'ImmunizationRecommendation': return {
+      ...base, patient: subject, date: at,
+      recommendation: [{ vaccineCode: [text('BCG')], forecastStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/immunization-recommendation-status', code: 'due' }] } }],
+    };
+    case 'Media': return { ...base, status: 'completed', subject, createdDateTime: GRID_DAY, content: { contentType: 'image/jpeg', title: 'x-ray' } };
+    case 'MedicationRequest': return { ...base, status: 'active', intent: 'order', medicationCodeableConcept: text('Metformin'), subject, authoredOn: GRID_DAY };
+    case 'MedicationStatement': return { ...base, status: 'active', medicationCodeableConcept: text('Metformin'), subject, effectiveDateTime: GRID_DAY };
+    case 'NutritionOrder': return { ...base, status: 'active', intent: 'order', patient: subject, dateTime: at, oralDiet: { type: [text('Diabetic diet')] } };
+    case 'Observation': return { ...base, status: 'final', code: text('Weight'), subject, effectiveDateTime: GRID_DAY };
+    case 'Procedure': return { ...base, status: 'completed', code: text('Dressing'), subject, performedDateTime: GRID_DAY };
+    case 'RequestGroup': return { ...base, status: 'active', intent: 'plan', subject, authoredOn: GRID_DAY };
+    case 'ServiceRequest': return { ...base, status: 'active', intent: 'order', code: text('HbA1c'), subject, authoredOn: GRID_DAY };
+    case 'Specimen': return { ...base, subject, collection: { collectedDateTime: GRID_DAY } };
+    case 'VisionPrescription': return {
+      ...base, status: 'active', created: at, patient: subject, dateWritten: at, prescriber: { reference: 'Practitioner/grid-none' },
+      lensSpecification: [{ product: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/ex-visionprescriptionproduct', code: 'lens' }] }, eye: 'right' }],
+    };
+    case 'Composition': return {
+      ...base, status: 'final', type: doc ? { coding: [{ system: 'http://snomed.info/sct', code: doc }] } : text('Wellness Record'),
+      subject, date: at, author: [{ reference: 'Practitioner/grid-none' }], title: 'Record',
+    };
+    case 'Goal': return { ...base, lifecycleStatus: 'active', description: text('Walk daily'), subject, startDate: GRID_DAY };
+    case 'Flag': return { ...base, status: 'active', code: text('Fall risk'), subject, period: { start: GRID_DAY } };
+    case 'RiskAssessment': return { ...base, status: 'final', subject, occurrenceDateTime: GRID_DAY };
+    case 'Communication': return { ...base, status: 'completed', subject, sent: at };
+    case 'Binary': return { ...base, contentType: 'application/pdf', data: 'JVBERi0xLjQK' };
+    default: throw new Error(`no grid record for ${type}`);
+  }
+}
+
+describe('consent enforcement: the HI-type grid (one consent per HI type × one record of every type)', function () {
+  this.timeout(300_000);
+  interface GridRec { type: string; id: string; doc?: string }
+  let issuer: Awaited<ReturnType<typeof testIssuer>>;
+  let t: ReturnType<typeof api>;
+  const records: GridRec[] = [{ type: 'Patient', id: GRID_PATIENT }];
+  for (const type of [...GRID_TYPES, ...NEVER_COVERED]) records.push({ type, id: `g-${type}` });
+  GRID_DOCS.forEach((doc, i) => records.push({ type: 'Composition', id: `g-doc-${i}`, doc }));
+  /** One practitioner per HI type holding only that consent, and one holding none. */
+  const holders: { hiType?: string; token: string }[] = [];
+
+  /** The grid's own statement: the Patient with any consent, a Composition by its type, anything else by the table. */
+  const allowed = (hiType: string | undefined, r: GridRec): boolean => {
+    if (hiType === undefined) return false;
+    if (r.type === 'Patient') return true;
+    if (r.type === 'Composition') return r.doc !== undefined && COVERS[hiType].docs.includes(r.doc);
+    return COVERS[hiType].types.includes(r.type);
+  };
+
+  before(async () => {
+    issuer = await testIssuer();
+    const verifier = new TokenVerifier({ kind: 'file', path: issuer.jwksFile }, { issuer: ISSUER, audience: AUDIENCE, now: () => new Date() });
+    await verifier.load();
+    t = api({ auth: bearerAccess(verifier) });
+    const entries: Record<string, unknown>[] = [
+      { resourceType: 'Patient', id: GRID_PATIENT, name: [{ family: 'Grid' }] },
+      { resourceType: 'Practitioner', id: 'grid-none' },
+      ...records.filter((r) => r.type !== 'Patient').map((r) => gridJson(r.type, r.id, r.doc)),
+    ];
+    for (const hiType of HI_TYPES) {
+      entries.push({ resourceType: 'Practitioner', id: `grid-${hiType}` });
+      entries.push(consentJson({
+        id: `grid-c-${hiType}`, status: 'active', patient: GRID_PATIENT, byIdentifier: false, grantee: `Practitioner/grid-${hiType}`, granteeBy: 'consentor',
+        purpose: 'CAREMGT', hiTypes: [hiType], from: '2025-01-01', to: '2025-12-31', validFrom: NOW - 86_400_000, validTo: NOW + 86_400_000 * 30,
+      }));
+    }
+    const system = await issuer.mint({ scope: 'system/*.cruds' });
+    const tx = await t.http.post('/fhir').set('Authorization', `Bearer ${system}`).set('Content-Type', FHIR_JSON).send({
+      resourceType: 'Bundle', type: 'transaction',
+      entry: entries.map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType as string}/${resource.id as string}` } })),
+    });
+    assert.equal(tx.status, 200, JSON.stringify(tx.body).slice(0, 3000));
+    for (const hiType of HI_TYPES) holders.push({ hiType, token: await issuer.mint({ scope: 'user/*.rs', fhirUser: `Practitioner/grid-${hiType}` }) });
+    holders.push({ token: await issuer.mint({ scope: 'user/*.rs', fhirUser: 'Practitioner/grid-none' }) });
+  });
+  after(async () => {
+    issuer.cleanup();
+    await t.close();
+  });
+
+  const who = (h: { hiType?: string }) => (h.hiType ? `${h.hiType} consent` : 'no consent');
+
+  it('covers every type some HI type covers, and the grid data is what it claims', () => {
+    assert.ok(GRID_TYPES.length >= 20, `only ${GRID_TYPES.length} covered types`);
+    for (const type of GRID_TYPES) assert.ok(HI_TYPES.some((h) => allowed(h, { type, id: '' })));
+    for (const type of NEVER_COVERED) assert.ok(!HI_TYPES.some((h) => allowed(h, { type, id: '' })));
+  });
+
+  it('read: each holder reads exactly what their one consent covers (no leak, no wrongful denial)', async () => {
+    const leaks: string[] = [];
+    const denials: string[] = [];
+    for (const h of holders) {
+      for (const r of records) {
+        const res = await t.http.get(`/fhir/${r.type}/${r.id}`).set('Authorization', `Bearer ${h.token}`);
+        const want = allowed(h.hiType, r);
+        if (res.status === 200 && !want) leaks.push(`${who(h)}: ${r.type}/${r.id}${r.doc ? ` (${r.doc})` : ''}`);
+        else if (res.status !== 200 && want) denials.push(`${who(h)}: ${r.type}/${r.id}${r.doc ? ` (${r.doc})` : ''} → ${res.status}`);
+        else if (res.status !== 200) assert.equal(res.status, 404, `${who(h)}: ${r.type}/${r.id}`);
+      }
+    }
+    assert.deepEqual({ leaks, denials }, { leaks: [], denials: [] });
+  });
+
+  it('search: each holder\'s type searches match and count exactly what their consent covers', async () => {
+    const leaks: string[] = [];
+    const denials: string[] = [];
+    for (const h of holders) {
+      for (const type of ['Patient', 'Composition', ...GRID_TYPES, ...NEVER_COVERED]) {
+        const res = await t.http.get(`/fhir/${type}?_count=1000&_total=accurate`).set('Authorization', `Bearer ${h.token}`);
+        assert.equal(res.status, 200, `${who(h)}: ${type} search`);
+        const bundle = res.body as Bundle;
+        const got = new Set((bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`));
+        const want = new Set(records.filter((r) => r.type === type && allowed(h.hiType, r)).map((r) => `${r.type}/${r.id}`));
+        for (const k of got) if (!want.has(k)) leaks.push(`${who(h)}: ${type} search shows ${k}`);
+        for (const k of want) if (!got.has(k)) denials.push(`${who(h)}: ${type} search misses ${k}`);
+        if (bundle.total !== want.size) leaks.push(`${who(h)}: ${type} search total ${bundle.total} ≠ ${want.size}`);
+      }
+    }
+    assert.deepEqual({ leaks, denials }, { leaks: [], denials: [] });
   });
 });

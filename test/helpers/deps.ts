@@ -4,8 +4,9 @@ import { openAccess, type Authenticator } from '../../src/auth/access';
 import { loadConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import { createLogger } from '../../src/logger';
-import { baseValidator } from '../../src/main';
+import { baseValidator, consentCoverage, PROFILES_DIR } from '../../src/main';
 import { openStore } from '../../src/storage';
+import { profileRegistry } from '../../src/validation/profiles/registry';
 import type { StoreDeps } from '../../src/storage/store';
 import { openMongoTestStore, resolvedMongoTarget } from '../support/mongo';
 import { counterIds, TestClock } from './clock';
@@ -34,5 +35,6 @@ export function testDeps(options: { config?: Partial<Config>; clock?: TestClock;
   return {
     config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids,
     logger: createLogger('error', true), startedAt: clock.now(), index, audit,
+    coverage: consentCoverage(profileRegistry([PROFILES_DIR, ...config.igDirs])).coverage,
   };
 }

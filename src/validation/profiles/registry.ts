@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
+import type { CodeSystem, ElementDefinition, StructureDefinition, ValueSet } from 'fhir/r4';
 import { readDefinitionBundle } from '../../fhir/definitions';
 import type { Issue } from '../../fhir/errors';
 import { ProfileChecker } from './checker';
@@ -89,6 +89,16 @@ export class ProfileRegistry {
     if (this.definitions.has(canonical)) return { url: canonical };
     const standIn = this.standIns.get(canonical);
     return standIn !== undefined ? { url: standIn, standInFor: canonical } : undefined;
+  }
+
+  /**
+   * The definition a canonical URL resolves to (its own, or the stand-in complying with it), with
+   * its full element list (generated from the differential where it has no snapshot).
+   */
+  profile(url: string): { url: string; type: string; elements: readonly ElementDefinition[] } | undefined {
+    const resolved = this.resolve(url);
+    const sd = resolved && this.definitions.get(resolved.url);
+    return sd ? { url: sd.url, type: sd.type, elements: this.snapshots.snapshot(sd) } : undefined;
   }
 
   /** Whether a declared profile can be checked (by its own definition or a stand-in). */

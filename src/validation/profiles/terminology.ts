@@ -55,6 +55,11 @@ export class Terminology {
     this.expansions.clear();
   }
 
+  /** A held ValueSet by canonical URL (a version suffix is ignored). */
+  valueSet(url: string): ValueSet | undefined {
+    return this.valueSets.get(url.split('|')[0]);
+  }
+
   /** The codes of a ValueSet, or undefined when it (or something it needs) is not held. */
   expand(url: string, depth = 0): Expansion | undefined {
     const hit = this.expansions.get(url);

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { decide, mayWrite, type ConsentTerms, type Facts, type Reach } from '../../../src/consent/decide';
-import { PURPOSES, type HiType, type Purpose } from '../../../src/consent/tables';
+import { PURPOSES, type Coverage, type HiType, type Purpose } from '../../../src/consent/tables';
 
 const ms = (iso: string): number => Date.parse(iso);
 const NOW = ms('2026-06-01T00:00:00Z');
@@ -20,8 +20,22 @@ function facts(type: string, extra: Partial<Facts> = {}): Facts {
   return { type, id: 'r-1', patients: ['pt-1'], careDates: [day('2025-06-15')], compositionTypes: [], ...extra };
 }
 
-const consents = (purpose: Purpose, ...terms: ConsentTerms[]): Reach => ({ kind: 'consents', purpose, consents: terms, nowMs: NOW });
-const facility = (self: string): Reach => ({ kind: 'consents', purpose: 'CAREMGT', consents: [], nowMs: NOW, self });
+/**
+ * What each HI type covers, as decide() is handed it (the server derives it from the record
+ * profiles, coverage.ts; its own test checks that). These rows test the rules over a given table.
+ */
+const COVERAGE: Coverage = {
+  OPConsultation: { compositions: ['371530004'], types: ['Encounter', 'Condition', 'Observation', 'AllergyIntolerance', 'MedicationRequest'] },
+  Prescription: { compositions: ['440545006'], types: ['MedicationRequest', 'Condition'] },
+  DischargeSummary: { compositions: ['373942005'], types: ['Encounter', 'Condition', 'Observation', 'Procedure', 'DiagnosticReport'] },
+  DiagnosticReport: { compositions: ['721981007', '371528001'], types: ['DiagnosticReport', 'Observation', 'Specimen', 'ImagingStudy'] },
+  ImmunizationRecord: { compositions: ['41000179103'], types: ['Immunization', 'DocumentReference'] },
+  HealthDocumentRecord: { compositions: ['419891008'], types: ['DocumentReference'] },
+  WellnessRecord: { compositions: [], types: ['Observation', 'Condition', 'DocumentReference'] },
+};
+
+const consents = (purpose: Purpose, ...terms: ConsentTerms[]): Reach => ({ kind: 'consents', purpose, consents: terms, nowMs: NOW, coverage: COVERAGE });
+const facility = (self: string): Reach => ({ kind: 'consents', purpose: 'CAREMGT', consents: [], nowMs: NOW, self, coverage: COVERAGE });
 
 describe('consent: decide (table-driven; consent.html, ABDM consent artefact)', () => {
   describe('roles', () => {
@@ -89,9 +103,11 @@ describe('consent: decide (table-driven; consent.html, ABDM consent artefact)', 
       ['DiagnosticReport', 'MedicationRequest', undefined, false],
       ['DiagnosticReport', 'Condition', undefined, false],
       ['DiagnosticReport', 'Composition', '721981007', true],
+      ['DiagnosticReport', 'Composition', '371528001', true],
       ['DiagnosticReport', 'Composition', '440545006', false],
       ['Prescription', 'MedicationRequest', undefined, true],
       ['Prescription', 'Observation', undefined, false],
+      ['Prescription', 'DocumentReference', undefined, false],
       ['Prescription', 'Composition', '440545006', true],
       ['OPConsultation', 'Encounter', undefined, true],
       ['OPConsultation', 'AllergyIntolerance', undefined, true],
@@ -107,6 +123,7 @@ describe('consent: decide (table-driven; consent.html, ABDM consent artefact)', 
       ['HealthDocumentRecord', 'Encounter', undefined, false],
       ['WellnessRecord', 'Observation', undefined, true],
       ['WellnessRecord', 'Composition', '371530004', false],
+      ['WellnessRecord', 'Condition', undefined, true],
       // Types no HI type covers stay out of every consent.
       ['OPConsultation', 'Consent', undefined, false],
       ['OPConsultation', 'AuditEvent', undefined, false],
