@@ -33,11 +33,20 @@ export class AuditTrail {
 
   /** Runs a unit of work whose events (returned by `work`) are appended in it, atomically with its writes. */
   within<T>(work: (uow: UnitOfWork) => Promise<{ result: T; events: AuditEvent[] }>): Promise<T> {
-    return this.lock.run(() => this.linked(async (uow, link) => {
+    return this.ordered(() => this.linked(async (uow, link) => {
       const { result, events } = await work(uow);
       await link(events);
       return result;
     }));
+  }
+
+  /**
+   * Linking order must be commit order. A store that runs units one at a time and commits them in
+   * that order (SQLite's group commit) gives it already, and units of concurrent requests may then
+   * share a commit; otherwise the trail's own lock holds each unit until it has committed.
+   */
+  private ordered<T>(run: () => Promise<T>): Promise<T> {
+    return this.store.serializesUnits ? run() : this.lock.run(run);
   }
 
   /** Appends events in their own unit of work, shared with whatever else is waiting. */
@@ -60,7 +69,7 @@ export class AuditTrail {
         let n = 0;
         while (this.queue.length > 0 && n < MAX_BATCH) { const p = this.queue.shift() as Pending; batch.push(p); n += p.events.length; }
         try {
-          await this.lock.run(() => this.linked(async (_uow, link) => { await link(batch.flatMap((p) => p.events)); }));
+          await this.ordered(() => this.linked(async (_uow, link) => { await link(batch.flatMap((p) => p.events)); }));
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
@@ -76,10 +85,17 @@ export class AuditTrail {
     const mark = { sequence: this.sequence, head: this.head };
     try {
       return await this.store.transact((uow) => {
-        // A store may run this function again (MongoDB retries a unit of work on a write
-        // conflict): each run links from the same point, so a retry cannot skip sequence numbers.
-        this.sequence = mark.sequence;
-        this.head = mark.head;
+        if (this.store.serializesUnits) {
+          // The unit runs now, after every unit asked for before it: it links from the chain as
+          // it stands, and if it is rolled back (alone, or with its whole commit) the chain is too.
+          const start = { sequence: this.sequence, head: this.head };
+          uow.onRollback?.(() => { this.sequence = start.sequence; this.head = start.head; });
+        } else {
+          // A store may run this function again (MongoDB retries a unit of work on a write
+          // conflict): each run links from the same point, so a retry cannot skip sequence numbers.
+          this.sequence = mark.sequence;
+          this.head = mark.head;
+        }
         return work(uow, async (events) => {
           for (const event of events) {
             this.sequence++;
@@ -91,8 +107,12 @@ export class AuditTrail {
         });
       });
     } catch (err) {
-      this.sequence = mark.sequence;
-      this.head = mark.head;
+      // With serialized units the rollback hook has already put the chain back, at the moment of
+      // the rollback; doing it here, later, would undo units that ran since.
+      if (!this.store.serializesUnits) {
+        this.sequence = mark.sequence;
+        this.head = mark.head;
+      }
       throw err;
     }
   }

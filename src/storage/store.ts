@@ -119,9 +119,19 @@ export interface UnitOfWork extends StoreReader {
   update(resource: Resource & { id: string }, options?: WriteOptions): Promise<{ version: LiveVersion; created: boolean }>;
   /** Writes a tombstone; returns undefined (and writes nothing) when there is no live resource. */
   delete(type: string, id: string, options?: WriteOptions): Promise<StoredVersion | undefined>;
+  /**
+   * Stores whose units run one at a time (serializesUnits) call `undo` when this unit's writes are
+   * rolled back, at that moment: state kept beside the database (the audit chain's head) follows.
+   */
+  onRollback?(undo: () => void): void;
 }
 
 export interface ResourceStore extends StoreReader {
+  /**
+   * True when units of work run one at a time, in the order transact() was called, and commit in
+   * that order (SQLite's group commit); their onRollback hooks are then called.
+   */
+  readonly serializesUnits?: boolean;
   /** Runs `work` atomically: all its writes are committed together, or none when it throws. */
   transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   history(query: HistoryQuery): Promise<HistoryPage>;

@@ -58,3 +58,42 @@ describe('SQLite: deferred index rows survive a crash', () => {
     }
   });
 });
+
+describe('SQLite: group commit of concurrent units of work', () => {
+  it('units asked for together share one commit; one that fails is rolled back alone, and its rollback hook runs then', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
+    dirs.push(dir);
+    const deps = { now: () => new Date(), newId: (() => { let n = 0; return () => `u${n++}`; })(), index: () => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] }) };
+    const store = new SqliteStore({ dataDir: dir }, deps);
+    const Database = (await import('better-sqlite3')).default;
+    const watcher = new Database(path.join(dir, 'fhir.sqlite'), { readonly: true });
+    const commits = (): number => Number(watcher.pragma('data_version', { simple: true }));
+    try {
+      const before = commits();
+      const undone: string[] = [];
+      const results = await Promise.allSettled([
+        store.transact((uow) => uow.create({ resourceType: 'Basic', code: { text: 'a' } } as never)),
+        store.transact(async (uow) => {
+          uow.onRollback?.(() => undone.push('b'));
+          await uow.create({ resourceType: 'Basic', code: { text: 'b' } } as never);
+          throw new Error('b fails');
+        }),
+        store.transact((uow) => uow.create({ resourceType: 'Basic', code: { text: 'c' } } as never)),
+      ]);
+      if (results[0].status !== 'fulfilled' || results[2].status !== 'fulfilled') throw new Error('a and c should have been committed');
+      if (results[1].status !== 'rejected' || (results[1].reason as Error).message !== 'b fails') throw new Error('b should fail with its own error');
+      if (undone.join() !== 'b') throw new Error(`rollback hooks: ${undone.join()}`);
+      const after = commits();
+      if (after - before !== 1) throw new Error(`three units took ${after - before} commits, not one`);
+      const texts = [];
+      for (const id of ['u0', 'u1', 'u2']) {
+        const v = await store.read('Basic', id);
+        if (v && !v.deleted) texts.push((v.resource as unknown as { code: { text: string } }).code.text);
+      }
+      if (texts.sort().join() !== 'a,c') throw new Error(`stored: ${texts.join()}`);
+    } finally {
+      watcher.close();
+      await store.close();
+    }
+  });
+});

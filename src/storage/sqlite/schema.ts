@@ -77,6 +77,9 @@ export function configure(db: Database.Database, synchronous: Synchronous, inMem
   db.pragma('foreign_keys = OFF');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
+  // Each unit of a group commit runs in a savepoint, whose rollback journal is a temporary file
+  // unless temporary storage is memory: measured, that file made index writes three times slower.
+  db.pragma('temp_store = MEMORY');
   if (!inMemory) db.pragma('wal_autocheckpoint = 0');
   // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
   if (!inMemory) db.pragma('journal_size_limit = 67108864');

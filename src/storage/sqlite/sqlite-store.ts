@@ -34,6 +34,16 @@ export interface SqliteOptions {
   walLimitBytes?: number;
 }
 
+/** A unit of work waiting for its turn in a group commit. */
+interface PendingUnit {
+  work(uow: UnitOfWork): Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** The most units one commit carries; the rest wait for the next. */
+const UNITS_PER_COMMIT = 256;
+
 /** Deferred index rows written per unit of work, and how soon after their commit at the latest. */
 const DEFERRED_BATCH = 2000;
 const INDEX_LAG_MS = 200;
@@ -52,6 +62,10 @@ export class SqliteStore implements ResourceStore {
   private readonly writesOf = new Map<string, number>();
   private readonly deferred: DeferredIndex;
   private indexTimer?: NodeJS.Timeout;
+  private readonly units: PendingUnit[] = [];
+  private draining = false;
+  /** Units run one at a time, in the order asked, and commit in that order (see transact). */
+  readonly serializesUnits = true;
   private closing = false;
   private readonly dataVersion: Database.Statement<[], unknown>;
   private lastDataVersion = -1;
@@ -216,23 +230,73 @@ export class SqliteStore implements ResourceStore {
     return Promise.resolve(`${this.foreignCommits}.${this.writesOf.get(type) ?? 0}`);
   }
 
+  /**
+   * Group commit: units of work asked for while one runs (or in the same turn of the event loop)
+   * run one after another in one SQLite transaction, each inside its own savepoint, and commit
+   * together; each caller hears back only after that commit. A unit that fails is rolled back to
+   * its savepoint alone, as if it had run by itself; a commit that fails fails every unit in it.
+   * One commit per request was most of the cost of a single create.
+   */
   transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
-      this.writer.exec('BEGIN IMMEDIATE');
-      try {
-        const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps, this.deferred);
-        const result = await work(uow);
-        this.writer.exec('COMMIT');
-        for (const type of uow.types) this.writesOf.set(type, (this.writesOf.get(type) ?? 0) + 1);
-        if (uow.deferredAny) this.scheduleIndexing();
-        this.checkpointIfLarge();
-        return result;
-      } catch (err) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        this.writerKeys.forget();
-        throw err;
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.units.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.draining) return;
+      this.draining = true;
+      // Next turn, not now: requests read in this turn then share the commit.
+      setImmediate(() => void this.drain());
     });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.units.length > 0) {
+        const batch = this.units.splice(0, UNITS_PER_COMMIT);
+        await this.lock.run(() => this.commitTogether(batch));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitTogether(batch: PendingUnit[]): Promise<void> {
+    const done: { unit: PendingUnit; result: unknown; uow: SqliteUnitOfWork }[] = [];
+    const failed: { unit: PendingUnit; err: unknown }[] = [];
+    try {
+      this.writer.exec('BEGIN IMMEDIATE');
+      for (const unit of batch) {
+        const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps, this.deferred);
+        this.writer.exec('SAVEPOINT unit');
+        try {
+          done.push({ unit, result: await unit.work(uow), uow });
+          this.writer.exec('RELEASE unit');
+        } catch (err) {
+          // An error SQLite itself rolled the whole transaction back for fails the batch.
+          if (!this.writer.inTransaction) throw err;
+          this.writer.exec('ROLLBACK TO unit');
+          this.writer.exec('RELEASE unit');
+          this.writerKeys.forget();
+          uow.rolledBack();
+          failed.push({ unit, err });
+        }
+      }
+      this.writer.exec('COMMIT');
+    } catch (err) {
+      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      this.writerKeys.forget();
+      for (let i = done.length - 1; i >= 0; i--) done[i].uow.rolledBack();
+      for (const unit of batch) {
+        const own = failed.find((f) => f.unit === unit);
+        unit.reject(own ? own.err : err);
+      }
+      return;
+    }
+    for (const { uow } of done) {
+      for (const type of uow.types) this.writesOf.set(type, (this.writesOf.get(type) ?? 0) + 1);
+      if (uow.deferredAny) this.scheduleIndexing();
+    }
+    this.checkpointIfLarge();
+    for (const { unit, result } of done) unit.resolve(result);
+    for (const { unit, err } of failed) unit.reject(err);
   }
 
   async ping(): Promise<boolean> {
@@ -242,6 +306,8 @@ export class SqliteStore implements ResourceStore {
   async close(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.closing = true;
+    // Units already asked for are committed (or fail) before the connections go.
+    while (this.draining || this.units.length > 0) await new Promise((resolve) => setImmediate(resolve));
     if (this.indexTimer) clearTimeout(this.indexTimer);
     await this.catchUp(); // a clean stop leaves nothing for the next start to index
     await this.lock.run(async () => undefined);
@@ -268,6 +334,17 @@ class SqliteUnitOfWork implements UnitOfWork {
   readonly types = new Set<string>();
   /** Whether it left index rows for the indexer (CreateOptions.deferIndex). */
   deferredAny = false;
+  private readonly undo: (() => void)[] = [];
+
+  onRollback(undo: () => void): void {
+    this.undo.push(undo);
+  }
+
+  /** Its writes were rolled back: undo what was done outside the database on their account, newest first. */
+  rolledBack(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+    this.undo.length = 0;
+  }
 
   constructor(
     private readonly w: WriteStatements, private readonly r: SqliteReader,
