@@ -17,6 +17,7 @@ import { seedRequests } from '../test/fuzz/setup';
 import { startServer } from './lib/bench-util';
 import { createApp } from '../src/app';
 import { applyServerTimeouts } from '../src/main';
+import { createLogger } from '../src/logger';
 import { testDeps } from '../test/helpers/deps';
 import { mongoTarget, stopBridge } from '../test/support/mongo';
 
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     if (typeof found === 'string') throw new Error(found);
     process.env.TEST_STORE = 'mongodb';
     const deps = testDeps({ config: { audit: true } });
+    // Server-side errors are printed, so a 5xx can be traced to its cause.
+    deps.logger = createLogger('error');
     const server = http.createServer(createApp(deps));
     applyServerTimeouts(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

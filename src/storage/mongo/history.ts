@@ -2,6 +2,7 @@ import type { Collection } from 'mongodb';
 import { FhirError } from '../../fhir/errors';
 import type { HistoryPage, HistoryQuery } from '../store';
 import type { VersionDoc } from './documents';
+import { readPage } from './page';
 import { resourceKey, toVersion, VERSION_PROJECTION } from './reader';
 import type { MongoFilter } from './plan';
 
@@ -42,22 +43,7 @@ export async function history(coll: Collection<VersionDoc>, query: HistoryQuery)
   const cursor = coll.find(parts.length ? { $and: parts } : {}, {
     projection: VERSION_PROJECTION, sort: { ms: -1, rk: -1, v: -1 }, limit: query.count + 1,
   });
-  // Read one by one, so a page that reaches its byte budget stops reading there.
-  const docs: VersionDoc[] = [];
-  let bytes = 0;
-  let cut = false;
-  try {
-    for await (const doc of cursor) {
-      const size = doc.json?.length ?? 0;
-      if (query.maxBytes !== undefined && docs.length > 0 && docs.length < query.count && bytes + size > query.maxBytes) { cut = true; break; }
-      bytes += size;
-      docs.push(doc);
-    }
-  } finally {
-    await cursor.close();
-  }
-  const more = cut || docs.length > query.count;
-  const page = docs.length > query.count ? docs.slice(0, query.count) : docs;
+  const { docs: page, more } = await readPage(cursor, query.count, query.maxBytes);
   const last = page[page.length - 1];
   return {
     versions: page.map(toVersion),

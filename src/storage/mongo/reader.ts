@@ -2,6 +2,7 @@ import type { ClientSession, Collection, Document } from 'mongodb';
 import type { SearchQuery } from '../../search/query';
 import type { LiveVersion, ResourceKey, SearchPage, StoredVersion, StoreReader } from '../store';
 import type { VersionDoc } from './documents';
+import { readPage } from './page';
 import { MongoPlanner, type MongoFilter } from './plan';
 import { storedVersion } from '../versioning';
 
@@ -56,22 +57,8 @@ export class MongoReader implements StoreReader {
     const cursor = this.coll.find(filter, {
       ...this.opts, projection: VERSION_PROJECTION, sort: this.planner.sort(query.sort), skip: query.offset, limit: query.count + 1,
     });
-    // Read one by one, so a page that reaches its byte budget stops reading there.
-    const docs: VersionDoc[] = [];
-    let bytes = 0;
-    let cut = false;
-    try {
-      for await (const doc of cursor) {
-        const size = doc.json?.length ?? 0;
-        if (query.maxBytes !== undefined && docs.length > 0 && docs.length < query.count && bytes + size > query.maxBytes) { cut = true; break; }
-        bytes += size;
-        docs.push(doc);
-      }
-    } finally {
-      await cursor.close();
-    }
-    const hasMore = cut || docs.length > query.count;
-    const versions = (docs.length > query.count ? docs.slice(0, query.count) : docs).map((d) => toVersion(d) as LiveVersion);
+    const { docs, more: hasMore } = await readPage(cursor, query.count, query.maxBytes);
+    const versions = docs.map((d) => toVersion(d) as LiveVersion);
     let total: number | undefined;
     if (query.total === 'accurate') total = await this.coll.countDocuments(filter, this.opts);
     else if (!hasMore && (versions.length > 0 || query.offset === 0)) total = query.offset + versions.length;
