@@ -91,6 +91,15 @@ describe('SQLite: group commit of concurrent units of work', () => {
         if (v && !v.deleted) texts.push((v.resource as unknown as { code: { text: string } }).code.text);
       }
       if (texts.sort().join() !== 'a,c') throw new Error(`stored: ${texts.join()}`);
+      // A unit alone (no savepoint: the transaction is its own) rolls back and runs its hook too.
+      const alone: string[] = [];
+      const failed = await store.transact(async (uow) => {
+        uow.onRollback?.(() => alone.push('d'));
+        await uow.create({ resourceType: 'Basic', code: { text: 'd' } } as never);
+        throw new Error('d fails');
+      }).then(() => 'committed', (err: Error) => err.message);
+      if (failed !== 'd fails' || alone.join() !== 'd') throw new Error(`alone: ${failed}, hooks ${alone.join()}`);
+      if ((await store.read('Basic', 'u3')) !== undefined) throw new Error('the failed unit left its write');
     } finally {
       watcher.close();
       await store.close();

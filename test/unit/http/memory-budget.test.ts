@@ -41,7 +41,7 @@ describe('MemoryBudget: bodies in flight share one budget', () => {
     assert.equal(budget.inUse(), 0);
   });
 
-  it('worst cases: reads of one resource need nothing; searches a page; transactions a response; bodies three times their length', () => {
+  it('worst cases: reads of one resource need nothing; searches, history, batches and transactions a page; bodies three times their length', () => {
     assert.equal(worstCaseBytes('read', 'GET', undefined, LIMITS), 0);
     assert.equal(worstCaseBytes('delete', 'DELETE', undefined, LIMITS), 0);
     assert.equal(worstCaseBytes('search-type', 'GET', undefined, LIMITS), 100);
@@ -50,7 +50,7 @@ describe('MemoryBudget: bodies in flight share one budget', () => {
     assert.equal(worstCaseBytes('create', 'POST', undefined, LIMITS), 3000, 'a chunked body may be as large as the limit');
     assert.equal(worstCaseBytes('create', 'POST', '99999999', LIMITS), 3000, 'never more than the body limit');
     assert.equal(worstCaseBytes('create', 'POST', 'x', LIMITS), 3000);
-    assert.equal(worstCaseBytes('transaction', 'POST', '100', LIMITS), 5300);
+    assert.equal(worstCaseBytes('transaction', 'POST', '100', LIMITS), 400, 'a batch or transaction: three times its body, and a page for its reads');
     assert.equal(worstCaseBytes('search-type', 'POST', '10', LIMITS), 130);
   });
 });
