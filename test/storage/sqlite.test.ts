@@ -2,27 +2,35 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store';
+import type { StoreDeps } from '../../src/storage/store';
 import { storeContract } from './contract';
 
 storeContract('SQLite in memory', async (deps) => new SqliteStore({ dataDir: ':memory:' }, deps));
 
 const dirs: string[] = [];
-storeContract('SQLite on disk (WAL)', async (deps) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
-  dirs.push(dir);
-  return new SqliteStore({ dataDir: dir }, deps);
-});
+storeContract('SQLite on disk (WAL)', async (deps) => new SqliteStore({ dataDir: freshDir() }, deps));
 after(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A fresh directory for one test, removed after the suite. */
+function freshDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Store deps with ids `${prefix}0`, `${prefix}1`, … and no index rows (or those of `index`). */
+function plainDeps(prefix: string, index: StoreDeps['index'] = () => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] })): StoreDeps {
+  let n = 0;
+  return { now: () => new Date(), newId: () => `${prefix}${n++}`, index };
+}
+
 describe('SQLite: generation() sees another process write the same file', () => {
   it('a write through a second store on the same directory moves every type\'s token in the first', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
-    dirs.push(dir);
-    const deps = { now: () => new Date(), newId: (() => { let n = 0; return () => `g${n++}`; })(), index: () => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] }) };
-    const first = new SqliteStore({ dataDir: dir }, deps);
-    const second = new SqliteStore({ dataDir: dir }, { ...deps, newId: (() => { let n = 0; return () => `h${n++}`; })() });
+    const dir = freshDir();
+    const first = new SqliteStore({ dataDir: dir }, plainDeps('g'));
+    const second = new SqliteStore({ dataDir: dir }, plainDeps('h'));
     try {
       const before = await first.generation('Consent');
       await second.transact((uow) => uow.create({ resourceType: 'Consent', status: 'active' } as never));
@@ -37,13 +45,12 @@ describe('SQLite: generation() sees another process write the same file', () => 
 
 describe('SQLite: deferred index rows survive a crash', () => {
   it('rows left waiting by a process that stopped without closing are written by the next one, before its first search', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
-    dirs.push(dir);
+    const dir = freshDir();
     const { Indexer } = await import('../../src/search/extract');
     const { testSearchParameters } = await import('../helpers/search');
     const { parseSearch } = await import('../../src/search/parse');
     const indexer = new Indexer(testSearchParameters());
-    const deps = { now: () => new Date(), newId: (() => { let n = 0; return () => `d${n++}`; })(), index: (r: never) => indexer.index(r) };
+    const deps = plainDeps('d', (r) => indexer.index(r));
     const crashed = new SqliteStore({ dataDir: dir }, deps);
     const v = await crashed.transact((uow) => uow.create({ resourceType: 'AuditEvent', recorded: '2026-01-01T00:00:00Z', source: { site: 'left', observer: { display: 'x' } } } as never, { deferIndex: true }));
     // No close(): the indexer never ran. The next process finds the row waiting.
@@ -61,10 +68,8 @@ describe('SQLite: deferred index rows survive a crash', () => {
 
 describe('SQLite: group commit of concurrent units of work', () => {
   it('units asked for together share one commit; one that fails is rolled back alone, and its rollback hook runs then', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-store-'));
-    dirs.push(dir);
-    const deps = { now: () => new Date(), newId: (() => { let n = 0; return () => `u${n++}`; })(), index: () => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [] }) };
-    const store = new SqliteStore({ dataDir: dir }, deps);
+    const dir = freshDir();
+    const store = new SqliteStore({ dataDir: dir }, plainDeps('u'));
     const Database = (await import('better-sqlite3')).default;
     const watcher = new Database(path.join(dir, 'fhir.sqlite'), { readonly: true });
     const commits = (): number => Number(watcher.pragma('data_version', { simple: true }));
