@@ -270,8 +270,9 @@ export class SqliteStore implements ResourceStore {
         const uow = new SqliteUnitOfWork(this.writes, this.writerReader, this.index, this.deps, this.deferred);
         if (!alone) this.writer.exec('SAVEPOINT unit');
         try {
-          done.push({ unit, result: await unit.work(uow), uow });
+          const result = await unit.work(uow);
           if (!alone) this.writer.exec('RELEASE unit');
+          done.push({ unit, result, uow });
         } catch (err) {
           // Alone, or an error SQLite itself rolled the whole transaction back for: the batch fails.
           if (alone || !this.writer.inTransaction) {
