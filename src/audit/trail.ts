@@ -12,6 +12,9 @@ interface Pending {
 
 /** Events written together when reads arrive faster than one commit. */
 const MAX_BATCH = 500;
+/** Attempts at appending a batch when the store reports a transient failure, and the pause before the next (times the attempt). */
+const FLUSH_ATTEMPTS = 4;
+const RETRY_DELAY_MS = 250;
 
 /**
  * The append-only, hash-chained audit trail of this process. Events of a write are linked and
@@ -69,7 +72,7 @@ export class AuditTrail {
         let n = 0;
         while (this.queue.length > 0 && n < MAX_BATCH) { const p = this.queue.shift() as Pending; batch.push(p); n += p.events.length; }
         try {
-          await this.ordered(() => this.linked(async (_uow, link) => { await link(batch.flatMap((p) => p.events)); }));
+          await this.appendWithRetry(batch.flatMap((p) => p.events));
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);
@@ -77,6 +80,24 @@ export class AuditTrail {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * A store that says an error is transient (a MongoDB network blip or failover: the driver clears
+   * its pool and fails what was in flight) gets the batch again, a few times, before the requests
+   * waiting on it fail: a lost connection should cost latency, not answers. The chain was rewound
+   * with the failed attempt, so a retry links from the same point.
+   */
+  private async appendWithRetry(events: AuditEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ordered(() => this.linked(async (_uow, link) => { await link(events); }));
+        return;
+      } catch (err) {
+        if (attempt >= FLUSH_ATTEMPTS || !this.store.isTransient?.(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempt));
+      }
     }
   }
 

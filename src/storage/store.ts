@@ -132,6 +132,8 @@ export interface ResourceStore extends StoreReader {
    * that order (SQLite's group commit); their onRollback hooks are then called.
    */
   readonly serializesUnits?: boolean;
+  /** Whether a failed unit of work may simply be tried again (a lost connection, a failover), not a fault in it. */
+  isTransient?(err: unknown): boolean;
   /** Runs `work` atomically: all its writes are committed together, or none when it throws. */
   transact<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   history(query: HistoryQuery): Promise<HistoryPage>;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db } from 'mongodb';
+import { MongoClient, MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError, type ClientSession, type Collection, type Db } from 'mongodb';
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../../fhir/errors';
 import type { SearchQuery } from '../../search/query';
@@ -132,6 +132,12 @@ export class MongoStore implements ResourceStore {
   private unitOfWork(session?: ClientSession): MongoUnitOfWork {
     const reader = new MongoReader(this.coll, () => this.deps.now().getTime(), session);
     return new MongoUnitOfWork(this.coll, this.db.collection<GuardDoc>(GUARDS), reader, this.deps, this.seqs, session);
+  }
+
+  /** The driver's own view: network errors (a cleared pool included), no server reachable, or errors it labels retryable. */
+  isTransient(err: unknown): boolean {
+    if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+    return err instanceof MongoError && (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError'));
   }
 
   /**
