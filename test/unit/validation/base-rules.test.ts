@@ -93,7 +93,10 @@ describe('validation: R4 base rules (base-rules/)', () => {
   it('each native invariant agrees with the spec\'s own FHIRPath on real and mutated values', function () {
     this.timeout(120_000);
     const resources = corpus();
-    if (resources.length === 0) resources.push({ resourceType: 'Patient', managingOrganization: { reference: 'Organization/1' }, telecom: [{ system: 'phone', value: '1' }] });
+    if (resources.length === 0) {
+      console.log(`    skipped: no real resources to compare on (${SHARED}: synthea/, abdm-ig/examples/, fhir-test-cases/ are absent)`);
+      this.skip();
+    }
     const disagreements: string[] = [];
     let compared = 0;
     for (const key of Object.keys(NATIVE).filter((k) => k !== 'dom-3')) {
@@ -124,6 +127,10 @@ describe('validation: R4 base rules (base-rules/)', () => {
   it('each compiled invariant (native form, absence guard, or FHIRPath) agrees with the spec\'s FHIRPath on every element of real resources', function () {
     this.timeout(180_000);
     const resources = corpus();
+    if (resources.length === 0) {
+      console.log(`    skipped: no real resources to compare on (${SHARED}: synthea/, abdm-ig/examples/, fhir-test-cases/ are absent)`);
+      this.skip();
+    }
     const disagreements: string[] = [];
     let compared = 0;
     let guarded = 0;
