@@ -126,7 +126,12 @@ export async function serve(
     // Nothing leaves before it is accounted for: the response waits for its audit record.
     await scope.finish(result.status, result);
     respond(res, request, result, { pretty: isPretty(query.get('_pretty') ?? undefined), write, prefer: header(req, 'prefer') });
-  } catch (err) {
+  } catch (thrown) {
+    // A lost database connection or a failover is the server's passing state, not a fault in the
+    // request: 503 with Retry-After (http.html), never a 500.
+    const err = deps.store.isTransient?.(thrown)
+      ? new FhirError('transient', 'The database is briefly unreachable; try again', { headers: { 'Retry-After': '1' } })
+      : thrown;
     await recordFailure(deps, scope, statusOf(err), facts, principal);
     throw err;
   }

@@ -209,3 +209,20 @@ describe('REST: hostile input gets a 4xx or a success, never a 5xx', () => {
     assert.ok(revIncluded.body.entry.filter((e: { search?: { mode?: string } }) => e.search?.mode === 'include').length >= 999);
   });
 });
+
+describe('A transient store failure (a lost connection, a failover) is a 503 with Retry-After, not a 500', () => {
+  it('a read whose store call fails transiently answers 503 transient, saying to try again', async () => {
+    const t = api();
+    try {
+      const store = t.deps.store as unknown as { read: unknown; isTransient?: (err: unknown) => boolean };
+      class Blip extends Error {}
+      store.read = () => Promise.reject(new Blip('connection lost'));
+      store.isTransient = (err) => err instanceof Blip;
+      const res = await t.http.get('/fhir/Patient/p1');
+      assertOutcome(res, 503, 'transient', /try again/);
+      assert.equal(res.headers['retry-after'], '1');
+    } finally {
+      t.close();
+    }
+  });
+});
