@@ -43,21 +43,29 @@ export function checkDocument(bundle: Bundle): void {
   if (!bundle.timestamp) problem('A document needs Bundle.timestamp (bdl-10)', 'Bundle.timestamp', 'required');
   const entries = bundle.entry ?? [];
   if (entries[0]?.resource?.resourceType !== 'Composition') problem('The first entry of a document must be a Composition (bdl-11)', 'Bundle.entry[0].resource');
-  const fullUrls = new Set<string>();
-  const local = new Set<string>();
+  // Each entry by fullUrl and by `Type/id`, with its version, for version-specific references.
+  const fullUrls = new Map<string, string | undefined>();
+  const local = new Map<string, string | undefined>();
   entries.forEach((e, i) => {
+    const version = e.resource?.meta?.versionId;
     if (!e.fullUrl) problem('Every entry of a document needs a fullUrl', `Bundle.entry[${i}].fullUrl`, 'required');
     else if (fullUrls.has(e.fullUrl)) problem(`fullUrl '${e.fullUrl}' appears twice (bdl-7)`, `Bundle.entry[${i}].fullUrl`);
-    else fullUrls.add(e.fullUrl);
+    else fullUrls.set(e.fullUrl, version);
     if (!e.resource) problem('Every entry of a document carries a resource', `Bundle.entry[${i}].resource`, 'required');
-    else if (e.resource.id) local.add(`${e.resource.resourceType}/${e.resource.id}`);
+    else if (e.resource.id) local.set(`${e.resource.resourceType}/${e.resource.id}`, version);
     if (e.request || e.response) problem('Entries of a document have no request or response', `Bundle.entry[${i}]`);
   });
+  // `…/_history/n` resolves to the entry with that fullUrl (or Type/id) and meta.versionId n (bundle.html#references).
+  const resolves = (reference: string): boolean => {
+    if (reference.startsWith('#') || fullUrls.has(reference) || local.has(reference)) return true;
+    const m = /^(.+)\/_history\/([^/]+)$/.exec(reference);
+    return m !== null && ((fullUrls.has(m[1]) && fullUrls.get(m[1]) === m[2]) || (local.has(m[1]) && local.get(m[1]) === m[2]));
+  };
   entries.forEach((e, i) => {
     const found: { reference: string; path: string }[] = [];
     referencesIn(e.resource, `Bundle.entry[${i}].resource`, found);
     for (const { reference, path } of found) {
-      if (reference.startsWith('#') || fullUrls.has(reference) || local.has(reference)) continue;
+      if (resolves(reference)) continue;
       problem(`The reference '${reference.slice(0, 200)}' does not resolve inside the document; a document must carry what it refers to`, path, 'invalid');
     }
   });

@@ -88,6 +88,9 @@ export function worstCaseBytes(
   // its reads like searches: it reserves a page for them, as a search does. Reserving all of
   // MAX_RESPONSE_BYTES up front let only three patient Bundles in at once (measured: ingest by
   // four clients fell by a fifth); that limit still caps the response itself (batch.ts).
-  if (interaction.startsWith('search-') || interaction.startsWith('history-') || interaction === 'transaction') bytes += limits.maxPageBytes;
+  // $document answers one document, bounded by MAX_RESPONSE_BYTES like a transaction's reads, and reserves a page the same way.
+  if (interaction.startsWith('search-') || interaction.startsWith('history-') || interaction === 'transaction' || interaction.startsWith('document-')) {
+    bytes += limits.maxPageBytes;
+  }
   return bytes;
 }

@@ -25,6 +25,11 @@ export const ROUTES = [
   { method: 'POST', path: '/:type/$validate', interaction: 'validate-type', access: 'r' },
   { method: 'POST', path: '/:type/$abdm-artefact', interaction: 'consent-from-artefact', access: 'r' },
   { method: 'POST', path: '/:type/:id/$validate', interaction: 'validate-instance', access: 'r' },
+  // composition-operation-document.html: GET changes nothing; persist=true (POST) also checks create on Bundle.
+  { method: 'GET', path: '/:type/$document', interaction: 'document-type', access: 'r' },
+  { method: 'POST', path: '/:type/$document', interaction: 'document-type', access: 'r' },
+  { method: 'GET', path: '/:type/:id/$document', interaction: 'document-instance', access: 'r' },
+  { method: 'POST', path: '/:type/:id/$document', interaction: 'document-instance', access: 'r' },
   { method: 'GET', path: '/:type/$verify-chain', interaction: 'verify-audit', access: 'r' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', access: 'r' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', access: 'r' },

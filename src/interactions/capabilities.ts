@@ -3,15 +3,20 @@ import type { Deps } from '../deps';
 import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
 import { OPERATION as ARTEFACT } from '../operations/abdm-artefact';
+import { OPERATION as DOCUMENT } from '../operations/document';
 import { OPERATION as VALIDATE } from '../operations/validate';
 import { OPERATION as VERIFY_CHAIN } from '../operations/verify-chain';
 import type { Handler, Interaction } from './types';
 
-/** Each operation the registry can name: its OperationDefinition, and the types it is on (all if absent). */
-const OPERATIONS: Record<string, { definition: string; types?: readonly string[] }> = {
+/**
+ * Each operation the registry can name: its OperationDefinition, the types it is on (all if
+ * absent), and what this server does of it where that is less or other than the definition says.
+ */
+const OPERATIONS: Record<string, { definition: string; types?: readonly string[]; documentation?: string }> = {
   [VALIDATE.name]: { definition: VALIDATE.definition },
   [ARTEFACT.name]: { definition: ARTEFACT.definition, types: ARTEFACT.types },
   [VERIFY_CHAIN.name]: { definition: VERIFY_CHAIN.definition, types: VERIFY_CHAIN.types },
+  [DOCUMENT.name]: { definition: DOCUMENT.definition, types: DOCUMENT.types, documentation: DOCUMENT.documentation },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,7 +47,12 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
   if (operations.length > 0) {
     for (const r of resource) {
       const own = operations.filter((name) => !OPERATIONS[name].types || OPERATIONS[name].types?.includes(r.type));
-      if (own.length) r.operation = own.map((name) => ({ name, definition: OPERATIONS[name].definition }));
+      if (own.length) {
+        r.operation = own.map((name) => {
+          const { definition, documentation } = OPERATIONS[name];
+          return documentation ? { name, definition, documentation } : { name, definition };
+        });
+      }
     }
   }
   const systemCodes = interactions.filter((i) => i.level === 'system' && i.capability !== null).map((i) => ({ code: i.capability }));

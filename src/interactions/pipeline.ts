@@ -112,7 +112,8 @@ function entitiesOf(result: FhirResult, entityOf: EntityOf): AuditEntity[] {
   }
   if (result.version) {
     const v = result.version;
-    return [entityOf(v.type, v.id, v.versionId, v.resource)];
+    const shows = (result.shows ?? []).filter((r) => r.id).map((r) => entityOf(r.resourceType, r.id as string, r.meta?.versionId ? Number(r.meta.versionId) : undefined, r));
+    return [entityOf(v.type, v.id, v.versionId, v.resource), ...shows];
   }
   let bundle: Bundle | undefined;
   if (result.resource?.resourceType === 'Bundle') bundle = result.resource as Bundle;

@@ -7,7 +7,7 @@ import type { FhirRequest, FhirResult, Handler } from './types';
 import { requireId, requireType } from './write-support';
 
 /** A version that can be shown, or the spec's answer for why not (http.html#read: 404, 410). */
-function shown(version: StoredVersion | undefined, what: string): StoredVersion {
+export function shown(version: StoredVersion | undefined, what: string): StoredVersion {
   if (!version) throw new FhirError('not-found', `${what} is not known`);
   if (version.deleted) throw new FhirError('deleted', `${what} was deleted (version ${version.versionId})`);
   return version;

@@ -7,6 +7,7 @@ import { conditionalPatch, patch } from './patch';
 import { read, vread } from './read';
 import { searchCompartment, searchSystem, searchType } from './search';
 import { consentArtefact } from '../operations/abdm-artefact';
+import { compositionDocument } from '../operations/document';
 import { validate } from '../operations/validate';
 import { verifyChain } from '../operations/verify-chain';
 import type { Interaction } from './types';
@@ -40,6 +41,8 @@ export const INTERACTIONS = [
   { name: 'validate-instance', level: 'instance', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'consent-from-artefact', level: 'type', capability: null, operation: 'abdm-artefact', handler: consentArtefact, write: false },
   { name: 'verify-audit', level: 'type', capability: null, operation: 'verify-chain', handler: verifyChain, write: false },
+  { name: 'document-type', level: 'type', capability: null, operation: 'document', handler: compositionDocument, write: false },
+  { name: 'document-instance', level: 'instance', capability: null, operation: 'document', handler: compositionDocument, write: false },
 ] as const satisfies readonly Interaction[];
 
 export type InteractionName = (typeof INTERACTIONS)[number]['name'];

@@ -50,6 +50,8 @@ export interface FhirResult {
   issues?: Issue[];
   /** The body already serialised (a batch or transaction response assembled from stored JSON). */
   body?: string;
+  /** Records the answer shows besides `version` (the entries of a document just stored), for the audit record. */
+  shows?: Resource[];
 }
 
 export type Handler = (deps: Deps, request: FhirRequest) => Promise<FhirResult>;

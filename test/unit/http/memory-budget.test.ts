@@ -52,5 +52,6 @@ describe('MemoryBudget: bodies in flight share one budget', () => {
     assert.equal(worstCaseBytes('create', 'POST', 'x', LIMITS), 3000);
     assert.equal(worstCaseBytes('transaction', 'POST', '100', LIMITS), 400, 'a batch or transaction: three times its body, and a page for its reads');
     assert.equal(worstCaseBytes('search-type', 'POST', '10', LIMITS), 130);
+    assert.equal(worstCaseBytes('document-instance', 'GET', undefined, LIMITS), 100, 'a $document answers one document: a page, like a transaction\'s reads');
   });
 });
