@@ -57,6 +57,24 @@ export interface Config {
   audit: boolean;
   /** Allow purpose BTG (break-the-glass) reads by practitioners, with a stated reason, flagged in the audit trail. */
   breakTheGlass: boolean;
+  /** The ABDM health-information exchange (src/hie/): off unless a gateway URL is set. */
+  abdm: {
+    gatewayUrl?: string;
+    /** The gateway's signing keys for the calls it makes to us; default `{gatewayUrl}/v0.5/certs`. */
+    gatewayJwksUrl?: string;
+    clientId?: string;
+    clientSecret?: string;
+    /** Sent as X-CM-ID: the consent manager (`sbx` in the sandbox, `abdm` in production). */
+    cmId: string;
+    /** HFR id this facility acts under as a health information provider; the HIP role is on when set. */
+    hipId?: string;
+    /** The id this facility acts under as a health information user; the HIU role is on when set. */
+    hiuId?: string;
+    /** The public URL of this server's ABDM endpoints (`…/abdm`), registered with the gateway as the bridge URL. */
+    callbackUrl?: string;
+    /** Documents per data push page. */
+    pushPageSize: number;
+  };
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -165,6 +183,15 @@ export const SETTINGS = {
   authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text, about: 'Required aud of every token (required with a JWKS)' },
   audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff, about: 'on or off: an AuditEvent for every interaction, hash-chained' },
   breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff, about: "on lets practitioners read any patient's data with purpose BTG and a reason" },
+  abdmGatewayUrl: { env: 'ABDM_GATEWAY_URL', flag: '--abdm-gateway-url', default: undefined, parse: url, about: 'ABDM gateway base (sandbox https://dev.abdm.gov.in/gateway); turns the health-information exchange on' },
+  abdmGatewayJwksUrl: { env: 'ABDM_GATEWAY_JWKS_URL', flag: '--abdm-gateway-jwks-url', default: undefined, parse: url, about: "The gateway's signing keys (default: ABDM_GATEWAY_URL/v0.5/certs)" },
+  abdmClientId: { env: 'ABDM_CLIENT_ID', flag: '--abdm-client-id', default: undefined, parse: text, about: 'Client id of this bridge at the ABDM gateway' },
+  abdmClientSecret: { env: 'ABDM_CLIENT_SECRET', flag: '--abdm-client-secret', default: undefined, parse: text, about: 'Its client secret (prefer the variable to the flag)' },
+  abdmCmId: { env: 'ABDM_CM_ID', flag: '--abdm-cm-id', default: 'sbx', parse: text, about: 'Consent manager id sent as X-CM-ID (sbx in the sandbox)' },
+  abdmHipId: { env: 'ABDM_HIP_ID', flag: '--abdm-hip-id', default: undefined, parse: text, about: 'HFR id of this facility as a health information provider (turns the HIP role on)' },
+  abdmHiuId: { env: 'ABDM_HIU_ID', flag: '--abdm-hiu-id', default: undefined, parse: text, about: 'Id of this facility as a health information user (turns the HIU role on)' },
+  abdmCallbackUrl: { env: 'ABDM_CALLBACK_URL', flag: '--abdm-callback-url', default: undefined, parse: url, about: 'Public URL of this server\'s /abdm endpoints, as registered with the gateway' },
+  abdmPushPageSize: { env: 'ABDM_PUSH_PAGE_SIZE', flag: '--abdm-push-page-size', default: '7', parse: int(1, 100), about: 'Documents per data push page (HIP)' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000), about: 'How long SIGTERM waits for in-flight requests' },
 } as const;
 
@@ -187,6 +214,16 @@ function flagValues(argv: readonly string[]): Map<string, string> {
     else throw new Error(`flag ${arg} needs a value`);
   }
   return values;
+}
+
+function checkAbdm(abdm: Config['abdm']): void {
+  if (!abdm.gatewayUrl) {
+    if (abdm.hipId || abdm.hiuId) throw new Error('ABDM_HIP_ID and ABDM_HIU_ID need ABDM_GATEWAY_URL');
+    return;
+  }
+  if (!abdm.clientId || !abdm.clientSecret) throw new Error('ABDM_GATEWAY_URL needs ABDM_CLIENT_ID and ABDM_CLIENT_SECRET (the gateway session)');
+  if (!abdm.hipId && !abdm.hiuId) throw new Error('ABDM_GATEWAY_URL needs a role: ABDM_HIP_ID, ABDM_HIU_ID or both');
+  if (!abdm.callbackUrl) throw new Error('ABDM_GATEWAY_URL needs ABDM_CALLBACK_URL, the public URL of this server\'s /abdm endpoints');
 }
 
 /** `--help` or `-h` anywhere among the arguments: print the settings (helpText) instead of starting. */
@@ -223,7 +260,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
     out[key] = raw === undefined ? undefined : (s.parse as Parser<unknown>)(raw, s.env);
   }
+  const abdmKeys = Object.keys(out).filter((k) => k.startsWith('abdm'));
+  const abdm = Object.fromEntries(abdmKeys.map((k) => [k[4].toLowerCase() + k.slice(5), out[k]]));
+  for (const k of abdmKeys) delete out[k];
+  out.abdm = abdm;
   const config = out as unknown as Config;
+  checkAbdm(config.abdm);
   if (config.defaultPageSize > config.maxPageSize) throw new Error('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   if (config.jwksFile && config.jwksUrl) throw new Error('set JWKS_FILE or JWKS_URL, not both');
   if (config.store === 'mongodb' && !config.mongoUrl) throw new Error('STORE=mongodb needs MONGO_URL, the connection string of a replica set or sharded cluster');

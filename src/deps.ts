@@ -8,6 +8,7 @@ import type { SearchParameters } from './search/parameters';
 import type { IndexRows } from './search/index-rows';
 import type { ResourceStore } from './storage/store';
 import type { AuditTrail } from './audit/trail';
+import type { Hie } from './hie/service';
 
 export interface ValidationContext {
   expectedType?: string;
@@ -44,6 +45,8 @@ export interface Deps {
   coverage: Coverage;
   /** The audit trail; absent when AUDIT=off. */
   audit?: AuditTrail;
+  /** The ABDM health-information exchange, when ABDM_GATEWAY_URL is set. */
+  hie?: Hie;
   /** When the server started: the CapabilityStatement's date. */
   startedAt: Date;
 }

@@ -7,6 +7,7 @@ import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
 import { TokenVerifier, type KeySource } from './auth/verifier';
 import { createApp } from './app';
+import { createHie } from './hie';
 import { helpText, loadConfig, wantsHelp, type Config } from './config';
 import type { Deps } from './deps';
 import { createLogger, type Logger } from './logger';
@@ -128,7 +129,7 @@ function installShutdown(server: Server, deps: Deps, state: { accepting: boolean
     const force = setTimeout(() => server.closeAllConnections(), deps.config.shutdownTimeoutMs);
     force.unref();
     server.close(() => {
-      deps.store.close().then(
+      (deps.hie?.idle() ?? Promise.resolve()).then(() => deps.store.close()).then(
         () => { deps.logger.info('stopped'); process.exitCode = 0; },
         (err: unknown) => { deps.logger.error('store close failed', { error: String(err) }); process.exitCode = 1; },
       );
@@ -211,6 +212,12 @@ async function main(): Promise<void> {
   } catch (err) {
     await deps.store.close().catch(() => undefined);
     fail(`configuration error: the ${config.store} store cannot start: ${(err as Error).message}`);
+  }
+  if (config.abdm.gatewayUrl) {
+    deps.hie = createHie(deps);
+    // The gateway may be unreachable at start-up: its keys are fetched again when a call arrives.
+    await deps.hie.auth.load().catch((err: unknown) => logger.warn('the ABDM gateway keys could not be loaded yet', { error: (err as Error).message }));
+    logger.info('ABDM exchange on', { hip: config.abdm.hipId ?? null, hiu: config.abdm.hiuId ?? null, callbacks: config.abdm.callbackUrl });
   }
   const started = Date.now();
   deps.validator.warmUp?.();

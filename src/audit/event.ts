@@ -48,7 +48,7 @@ export function actionOf(interaction: string): AuditAction {
 /** restful-interaction codes (R4) for our interaction names; operations are `operation`. */
 function subtype(interaction: string): string {
   if (interaction.startsWith('conditional-')) return interaction.slice('conditional-'.length);
-  if (interaction.startsWith('validate') || interaction.startsWith('document-') || interaction === 'consent-from-artefact' || interaction === 'verify-audit') return 'operation';
+  if (interaction.startsWith('validate') || interaction.startsWith('document-') || interaction === 'consent-from-artefact' || interaction === 'verify-audit' || interaction === 'abdm-request-data') return 'operation';
   return interaction;
 }
 

@@ -36,6 +36,8 @@ export interface VerifierOptions {
   now(): Date;
   /** Allowed difference between our clock and the issuer's, in seconds. */
   leewaySeconds?: number;
+  /** Claim rules other than claimProblem's, for tokens that are not SMART access tokens (the ABDM gateway's). */
+  claimCheck?: (claims: Record<string, unknown>, rules: ClaimRules) => string | undefined;
 }
 
 export type KeySource = { kind: 'file'; path: string } | { kind: 'url'; url: string };
@@ -181,7 +183,7 @@ export class TokenVerifier {
   }
 
   private checkClaims(claims: Record<string, unknown>): void {
-    const problem = claimProblem(claims, {
+    const problem = (this.options.claimCheck ?? claimProblem)(claims, {
       issuer: this.options.issuer, audience: this.options.audience,
       now: Math.floor(this.options.now().getTime() / 1000), leewaySeconds: this.options.leewaySeconds ?? 30,
     });

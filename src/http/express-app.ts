@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { isResourceType } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
 import { isValidId } from '../fhir/ids';
+import { abdmRouter } from './abdm-routes';
 import { interaction } from '../interactions/registry';
 import { recordFailure, requestScope, type RequestFacts, type RequestScope } from '../interactions/pipeline';
 import type { FhirRequest } from '../interactions/types';
@@ -196,6 +197,7 @@ export function createHttpApp(deps: Deps, lifecycle: Lifecycle, middleware: ((re
   }
   for (const path of new Set(ROUTES.map((r) => r.path as string))) fhir.all(path, methodNotAllowed());
   app.use('/fhir', fhir);
+  if (deps.hie) app.use('/abdm', abdmRouter(deps, deps.hie));
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new FhirError('not-found', `No FHIR endpoint at ${req.method} ${req.path.slice(0, 200)}`));
   });

@@ -30,6 +30,7 @@ export const ROUTES = [
   { method: 'POST', path: '/:type/$document', interaction: 'document-type', access: 'r' },
   { method: 'GET', path: '/:type/:id/$document', interaction: 'document-instance', access: 'r' },
   { method: 'POST', path: '/:type/:id/$document', interaction: 'document-instance', access: 'r' },
+  { method: 'POST', path: '/:type/:id/$abdm-request-data', interaction: 'abdm-request-data', access: 'c' },
   { method: 'GET', path: '/:type/$verify-chain', interaction: 'verify-audit', access: 'r' },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', access: 'r' },
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', access: 'r' },

@@ -4,6 +4,7 @@ import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
 import { OPERATION as ARTEFACT } from '../operations/abdm-artefact';
 import { OPERATION as DOCUMENT } from '../operations/document';
+import { OPERATION as REQUEST_DATA } from '../operations/abdm-request-data';
 import { OPERATION as VALIDATE } from '../operations/validate';
 import { OPERATION as VERIFY_CHAIN } from '../operations/verify-chain';
 import type { Handler, Interaction } from './types';
@@ -17,6 +18,7 @@ const OPERATIONS: Record<string, { definition: string; types?: readonly string[]
   [ARTEFACT.name]: { definition: ARTEFACT.definition, types: ARTEFACT.types },
   [VERIFY_CHAIN.name]: { definition: VERIFY_CHAIN.definition, types: VERIFY_CHAIN.types },
   [DOCUMENT.name]: { definition: DOCUMENT.definition, types: DOCUMENT.types, documentation: DOCUMENT.documentation },
+  [REQUEST_DATA.name]: { definition: REQUEST_DATA.definition, types: REQUEST_DATA.types },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -8,6 +8,7 @@ import { read, vread } from './read';
 import { searchCompartment, searchSystem, searchType } from './search';
 import { consentArtefact } from '../operations/abdm-artefact';
 import { compositionDocument } from '../operations/document';
+import { abdmRequestData } from '../operations/abdm-request-data';
 import { validate } from '../operations/validate';
 import { verifyChain } from '../operations/verify-chain';
 import type { Interaction } from './types';
@@ -40,6 +41,7 @@ export const INTERACTIONS = [
   { name: 'validate-type', level: 'type', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'validate-instance', level: 'instance', capability: null, operation: 'validate', handler: validate, write: false },
   { name: 'consent-from-artefact', level: 'type', capability: null, operation: 'abdm-artefact', handler: consentArtefact, write: false },
+  { name: 'abdm-request-data', level: 'instance', capability: null, operation: 'abdm-request-data', handler: abdmRequestData, write: false },
   { name: 'verify-audit', level: 'type', capability: null, operation: 'verify-chain', handler: verifyChain, write: false },
   { name: 'document-type', level: 'type', capability: null, operation: 'document', handler: compositionDocument, write: false },
   { name: 'document-instance', level: 'instance', capability: null, operation: 'document', handler: compositionDocument, write: false },

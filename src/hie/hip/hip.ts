@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { Consent } from 'fhir/r4';
+import type { Deps } from '../../deps';
+import { FhirError } from '../../fhir/errors';
+import type { LiveVersion } from '../../storage/store';
+import { isObject, object, optionalText, text, uuid, type Json } from '../json';
+import { entityOf, exchangeEvent, recordAudit } from '../records';
+import { careContextsOf, discoverPatient } from './care-contexts';
+import { applyConsentNotice, parseConsentNotice } from './consents';
+import {
+  checkRequest, encryptEntry, findConsent, generateKeyMaterial, parseHiRequest, planTransfer,
+  type ContextStatus, type HiRequest, type PlannedDocument,
+} from './transfer';
+
+/** Calls out of this server: to the gateway (with its session), and to an HIU's dataPushUrl. */
+export interface Outbound {
+  call(path: string, body: unknown, headers?: Record<string, string>): Promise<void>;
+  push(url: string, body: unknown): Promise<void>;
+}
+
+/** The JSON text of the document Bundle a Composition is sent as (the stored one, or one assembled by $document). */
+export type DocumentSource = (composition: LiveVersion) => Promise<string>;
+
+export interface RoleContext {
+  deps: Deps;
+  out: Outbound;
+  /** Runs work after the callback has been answered 202, as every ABDM callback is asynchronous. */
+  later(name: string, work: () => Promise<void>): void;
+}
+
+const MAX_TRANSACTIONS_REMEMBERED = 10_000;
+
+/**
+ * The health information provider (HIP) role: consent notifications, health-information requests
+ * (check, acknowledge, assemble, encrypt, push in pages, notify) and patient discovery. Every
+ * request is answered 202 at once and worked on afterwards; the result goes back to the gateway's
+ * `on-…` endpoint. A transaction is worked on once: the gateway repeating a request (same
+ * transactionId) is acknowledged and not sent again.
+ */
+export class HipRole {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly ctx: RoleContext, private readonly hipId: string, private readonly pageSize: number, private readonly documentOf: DocumentSource) {}
+
+  private stamp(): { requestId: string; timestamp: string } {
+    return { requestId: randomUUID(), timestamp: this.ctx.deps.clock.now().toISOString() };
+  }
+
+  async consentNotify(body: unknown): Promise<void> {
+    const notice = parseConsentNotice(body);
+    await applyConsentNotice(this.ctx.deps, notice);
+    this.ctx.later('consent on-notify', () => this.ctx.out.call('/v0.5/consents/hip/on-notify', {
+      ...this.stamp(), acknowledgement: { status: 'OK', consentId: notice.consentId }, resp: { requestId: notice.requestId },
+    }));
+  }
+
+  async healthInformationRequest(body: unknown): Promise<void> {
+    const req = parseHiRequest(body);
+    if (this.seen.has(req.transactionId)) return; // a repeat: already being worked on, or done
+    if (this.seen.size >= MAX_TRANSACTIONS_REMEMBERED) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.add(req.transactionId);
+    this.ctx.later('health-information transfer', () => this.transfer(req));
+  }
+
+  private async onRequest(req: HiRequest, error?: { code: string; message: string }): Promise<void> {
+    await this.ctx.out.call('/v0.5/health-information/hip/on-request', {
+      ...this.stamp(),
+      hiRequest: { transactionId: req.transactionId, sessionStatus: error ? 'ERRORED' : 'ACKNOWLEDGED' },
+      ...(error ? { error } : {}),
+      resp: { requestId: req.requestId },
+    });
+  }
+
+  private async transfer(req: HiRequest): Promise<void> {
+    const { deps } = this.ctx;
+    const consent = await findConsent(deps, req.consentId);
+    const refusal = checkRequest(consent, req, deps.clock.now().getTime());
+    if (refusal || !consent) {
+      await this.audit(req, consent, [], 403);
+      await this.onRequest(req, refusal);
+      return;
+    }
+    await this.onRequest(req);
+    const plan = await planTransfer(deps, consent, req);
+    const { sent, statuses, failed } = await this.pushAll(req, plan.documents);
+    await this.audit(req, consent, sent, failed ? 500 : 200);
+    const all = [...plan.problems, ...statuses];
+    await this.ctx.out.call('/v0.5/health-information/notify', {
+      ...this.stamp(),
+      notification: {
+        consentId: req.consentId, transactionId: req.transactionId, doneAt: deps.clock.now().toISOString(),
+        notifier: { type: 'HIP', id: this.hipId },
+        statusNotification: { sessionStatus: failed ? 'FAILED' : 'TRANSFERRED', hipId: this.hipId, statusResponses: all },
+      },
+    });
+  }
+
+  /** Pushes the documents page by page; a page that cannot be delivered (after the client's retries) ends the transfer. */
+  private async pushAll(req: HiRequest, documents: PlannedDocument[]): Promise<{ sent: PlannedDocument[]; statuses: ContextStatus[]; failed: boolean }> {
+    const keys = generateKeyMaterial(); // fresh for every transfer, never stored
+    const status = new Map<string, ContextStatus>();
+    const mark = (ref: string, hiStatus: ContextStatus['hiStatus'], description: string): void => {
+      const prev = status.get(ref);
+      if (prev?.hiStatus === 'ERRORED') return;
+      status.set(ref, { careContextReference: ref, hiStatus, description });
+    };
+    for (const d of documents) mark(d.context.careContextReference, 'OK', 'Nothing to send');
+    const sent: PlannedDocument[] = [];
+    const pageCount = Math.max(1, Math.ceil(documents.length / this.pageSize));
+    for (let page = 0; page < pageCount; page++) {
+      const slice = documents.slice(page * this.pageSize, (page + 1) * this.pageSize);
+      const entries: object[] = [];
+      for (const d of slice) {
+        try {
+          entries.push(encryptEntry(await this.documentOf(d.composition), d.context.careContextReference, keys, req));
+        } catch (err) {
+          mark(d.context.careContextReference, 'ERRORED', `A document could not be assembled: ${(err as Error).message}`.slice(0, 300));
+        }
+      }
+      try {
+        await this.ctx.out.push(req.dataPushUrl, {
+          pageNumber: page + 1, pageCount, transactionId: req.transactionId, entries,
+          keyMaterial: {
+            cryptoAlg: 'ECDH', curve: 'Curve25519',
+            dhPublicKey: { expiry: new Date(this.ctx.deps.clock.now().getTime() + 3600_000).toISOString(), parameters: 'Curve25519/32byte random key', keyValue: keys.publicKey },
+            nonce: keys.nonce,
+          },
+        });
+      } catch (err) {
+        for (const d of documents.slice(page * this.pageSize)) mark(d.context.careContextReference, 'ERRORED', `Push failed: ${(err as Error).message}`.slice(0, 300));
+        return { sent, statuses: [...status.values()], failed: true };
+      }
+      for (const d of slice) {
+        sent.push(d);
+        mark(d.context.careContextReference, 'DELIVERED', 'Delivered');
+      }
+    }
+    return { sent, statuses: [...status.values()], failed: false };
+  }
+
+  /** One AuditEvent per transfer: the consent, and every care context and document disclosed. */
+  private async audit(req: HiRequest, consent: (Consent & { id: string }) | undefined, sent: PlannedDocument[], status: number): Promise<void> {
+    const purpose = consent?.provision?.purpose?.[0]?.code ?? 'CAREMGT';
+    const entities = sent.map((d) => entityOf(d.composition, [d.context.patientReference]));
+    const contexts = new Set(sent.map((d) => `${d.context.patientReference}|${d.context.careContextReference}`));
+    for (const c of contexts) {
+      const [patient, encounter] = c.split('|');
+      entities.push({ type: 'Encounter', id: encounter, patients: [patient] });
+    }
+    await recordAudit(this.ctx.deps, [exchangeEvent(this.ctx.deps, {
+      interaction: 'abdm-disclose', action: 'R', status, requestId: req.transactionId, subject: 'abdm-gateway',
+      purpose, consents: consent ? [consent.id] : [], entities,
+    })]);
+  }
+
+  /** Patient discovery: answers on-discover with the matched patient's care contexts, or an error. */
+  async discover(body: unknown): Promise<void> {
+    if (!isObject(body)) throw new FhirError('invalid', 'The body must be a JSON object');
+    const requestId = uuid(body, 'requestId', '$');
+    const transactionId = uuid(body, 'transactionId', '$');
+    const patient = object(body, 'patient', '$');
+    const ids = [text(patient, 'id', 'patient', 200)];
+    const verified = Array.isArray(patient.verifiedIdentifiers) ? patient.verifiedIdentifiers : [];
+    const unverified = Array.isArray(patient.unverifiedIdentifiers) ? patient.unverifiedIdentifiers : [];
+    const value = (list: unknown[], type: string): string | undefined => {
+      const hit = list.find((i): i is Json => isObject(i) && i.type === type && typeof i.value === 'string');
+      return hit?.value as string | undefined;
+    };
+    const abhaNumber = value(verified, 'NDHM_HEALTH_NUMBER') ?? value(verified, 'HEALTH_NUMBER');
+    if (abhaNumber) ids.push(abhaNumber);
+    const query = {
+      identifiers: ids,
+      mobile: value(verified, 'MOBILE') ?? value(unverified, 'MOBILE'),
+      name: optionalText(patient, 'name', 'patient', 200),
+      gender: optionalText(patient, 'gender', 'patient', 10),
+      yearOfBirth: typeof patient.yearOfBirth === 'number' ? patient.yearOfBirth : undefined,
+    };
+    this.ctx.later('care-context discovery', async () => {
+      const { deps } = this.ctx;
+      const found = await discoverPatient(deps, deps.store, query);
+      const answer = found
+        ? { patient: { referenceNumber: found.patient.id, display: 'Patient', careContexts: await careContextsOf(deps, deps.store, found.patient.id), matchedBy: found.matchedBy } }
+        : { error: { code: 1000, message: 'No patient found' } };
+      await this.ctx.out.call('/v0.5/care-contexts/on-discover', { ...this.stamp(), transactionId, ...answer, resp: { requestId } });
+    });
+  }
+}
