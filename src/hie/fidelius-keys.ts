@@ -113,9 +113,22 @@ function decodePoint(bytes: Buffer): CurvePoint {
   if (!Fp.eql(Fp.sqr(y), Fp.add(Fp.add(Fp.pow(x, 3n), Fp.mul(CURVE.a, x)), CURVE.b))) {
     throw new FideliusError('invalid-public-key', 'the public key is not on the curve');
   }
-  const point = Point.fromAffine({ x, y });
-  if (!point.isTorsionFree()) throw new FideliusError('invalid-public-key', 'the public key is not in the prime-order subgroup');
+  const point = y === 0n ? undefined : Point.fromAffine({ x, y });
+  if (!point || !inPrimeOrderSubgroup(point)) throw new FideliusError('invalid-public-key', 'the public key is not in the prime-order subgroup');
   return point;
+}
+
+/**
+ * n·P = O. noble's projective points cannot hold y = 0, which on this curve (order 8n) is exactly the
+ * points of order 2: it throws if one appears. Every multiple of a point of the odd-order subgroup
+ * stays in it, so none does for a good key, and a throw can only mean the point is outside.
+ */
+function inPrimeOrderSubgroup(point: CurvePoint): boolean {
+  try {
+    return point.isTorsionFree();
+  } catch {
+    return false;
+  }
 }
 
 const rawOf = (point: CurvePoint): Buffer => Buffer.from(point.toBytes(false));
@@ -165,9 +178,11 @@ interface PeerKey {
 function parseSpki(bytes: Buffer): PeerKey {
   try {
     const [algorithm, subjectPublicKey] = der.sequence(der.readOne(bytes, der.TAG.SEQUENCE), 2);
-    const [algorithmOid, params] = der.sequence(algorithm, 2);
+    // The algorithm first: an Ed25519 or X25519 key has no parameters, and should be named as such.
+    const [algorithmOid, params] = der.sequence(algorithm, 1, 2);
     const keyType = der.objectIdentifier(algorithmOid);
     if (keyType !== ID_EC_PUBLIC_KEY) throw new FideliusError('unsupported-curve', `the X.509 key is not an EC key (algorithm ${keyType})`);
+    if (!params) throw new der.DerError('an EC key without curve parameters');
     const point = der.octetBitString(subjectPublicKey);
     if (params.tag === der.TAG.OID) {
       const curve = der.objectIdentifier(params);
