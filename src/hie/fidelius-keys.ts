@@ -161,9 +161,11 @@ function checkExplicitParameters(params: der.Tlv): void {
   }
 }
 
+/** Compared as coordinates: G needs none of a peer key's checks (the subgroup check alone is a scalar multiply). */
 function sameAsBase(encoded: Buffer): boolean {
   try {
-    return decodePoint(encoded).equals(Point.BASE);
+    const { x, y } = sec1Coordinates(encoded);
+    return x === CURVE.Gx && y === CURVE.Gy;
   } catch {
     return false;
   }
@@ -224,7 +226,11 @@ function peerKey(publicKey: string): PeerKey {
  * The cryptlib named-curve OID is not one every ASN.1 stack knows.
  */
 export function encodeX509(publicKey: string): string {
-  const { raw } = parsePublicKey(publicKey);
+  return spki(parsePublicKey(publicKey).raw);
+}
+
+/** SubjectPublicKeyInfo of an uncompressed point already known to be good (see encodeX509). */
+function spki(raw: Buffer): string {
   const { encode, encodeUnsignedInteger: int, encodeObjectIdentifier: oid, TAG } = der;
   const parameters = encode(TAG.SEQUENCE,
     int(1n),
@@ -243,13 +249,15 @@ export function publicKeyFromPrivate(privateKey: string): string {
 }
 
 /**
- * A private key (32 bytes, base64) from `seed`, 48 random bytes reduced into [1, n): the 128 spare
- * bits make the reduction's bias negligible (FIPS 186-5 A.2.1), and unlike rejection sampling it
- * takes a fixed amount of randomness, so an injected source gives a fixed key.
+ * A key pair (base64: 32-byte scalar, raw point, X.509) from `seed`, 48 random bytes reduced into
+ * [1, n): the 128 spare bits make the reduction's bias negligible (FIPS 186-5 A.2.1), and unlike
+ * rejection sampling it takes a fixed amount of randomness, so an injected source gives a fixed key.
  */
-export function privateKeyFromSeed(seed: Uint8Array): string {
+export function keyPairFromSeed(seed: Uint8Array): { privateKey: string; publicKey: string; x509PublicKey: string } {
   if (seed.length !== 48) throw new RangeError(`a private key takes a 48-byte seed, not ${seed.length}`);
-  return field32((toBigInt(seed) % (CURVE.n - 1n)) + 1n).toString('base64');
+  const d = (toBigInt(seed) % (CURVE.n - 1n)) + 1n;
+  const raw = rawOf(Point.BASE.multiply(d));
+  return { privateKey: field32(d).toString('base64'), publicKey: raw.toString('base64'), x509PublicKey: spki(raw) };
 }
 
 /** ECDH as BouncyCastle computes it: the x-coordinate of priv·peer, 32 bytes big-endian. */
