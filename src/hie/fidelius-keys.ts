@@ -113,9 +113,22 @@ function decodePoint(bytes: Buffer): CurvePoint {
   if (!Fp.eql(Fp.sqr(y), Fp.add(Fp.add(Fp.pow(x, 3n), Fp.mul(CURVE.a, x)), CURVE.b))) {
     throw new FideliusError('invalid-public-key', 'the public key is not on the curve');
   }
-  const point = Point.fromAffine({ x, y });
-  if (!point.isTorsionFree()) throw new FideliusError('invalid-public-key', 'the public key is not in the prime-order subgroup');
+  const point = y === 0n ? undefined : Point.fromAffine({ x, y });
+  if (!point || !inPrimeOrderSubgroup(point)) throw new FideliusError('invalid-public-key', 'the public key is not in the prime-order subgroup');
   return point;
+}
+
+/**
+ * n·P = O. noble's projective points cannot hold y = 0, which on this curve (order 8n) is exactly the
+ * points of order 2: it throws if one appears. Every multiple of a point of the odd-order subgroup
+ * stays in it, so none does for a good key, and a throw can only mean the point is outside.
+ */
+function inPrimeOrderSubgroup(point: CurvePoint): boolean {
+  try {
+    return point.isTorsionFree();
+  } catch {
+    return false;
+  }
 }
 
 const rawOf = (point: CurvePoint): Buffer => Buffer.from(point.toBytes(false));
@@ -148,9 +161,11 @@ function checkExplicitParameters(params: der.Tlv): void {
   }
 }
 
+/** Compared as coordinates: G needs none of a peer key's checks (the subgroup check alone is a scalar multiply). */
 function sameAsBase(encoded: Buffer): boolean {
   try {
-    return decodePoint(encoded).equals(Point.BASE);
+    const { x, y } = sec1Coordinates(encoded);
+    return x === CURVE.Gx && y === CURVE.Gy;
   } catch {
     return false;
   }
@@ -165,9 +180,11 @@ interface PeerKey {
 function parseSpki(bytes: Buffer): PeerKey {
   try {
     const [algorithm, subjectPublicKey] = der.sequence(der.readOne(bytes, der.TAG.SEQUENCE), 2);
-    const [algorithmOid, params] = der.sequence(algorithm, 2);
+    // The algorithm first: an Ed25519 or X25519 key has no parameters, and should be named as such.
+    const [algorithmOid, params] = der.sequence(algorithm, 1, 2);
     const keyType = der.objectIdentifier(algorithmOid);
     if (keyType !== ID_EC_PUBLIC_KEY) throw new FideliusError('unsupported-curve', `the X.509 key is not an EC key (algorithm ${keyType})`);
+    if (!params) throw new der.DerError('an EC key without curve parameters');
     const point = der.octetBitString(subjectPublicKey);
     if (params.tag === der.TAG.OID) {
       const curve = der.objectIdentifier(params);
@@ -209,7 +226,11 @@ function peerKey(publicKey: string): PeerKey {
  * The cryptlib named-curve OID is not one every ASN.1 stack knows.
  */
 export function encodeX509(publicKey: string): string {
-  const { raw } = parsePublicKey(publicKey);
+  return spki(parsePublicKey(publicKey).raw);
+}
+
+/** SubjectPublicKeyInfo of an uncompressed point already known to be good (see encodeX509). */
+function spki(raw: Buffer): string {
   const { encode, encodeUnsignedInteger: int, encodeObjectIdentifier: oid, TAG } = der;
   const parameters = encode(TAG.SEQUENCE,
     int(1n),
@@ -228,13 +249,15 @@ export function publicKeyFromPrivate(privateKey: string): string {
 }
 
 /**
- * A private key (32 bytes, base64) from `seed`, 48 random bytes reduced into [1, n): the 128 spare
- * bits make the reduction's bias negligible (FIPS 186-5 A.2.1), and unlike rejection sampling it
- * takes a fixed amount of randomness, so an injected source gives a fixed key.
+ * A key pair (base64: 32-byte scalar, raw point, X.509) from `seed`, 48 random bytes reduced into
+ * [1, n): the 128 spare bits make the reduction's bias negligible (FIPS 186-5 A.2.1), and unlike
+ * rejection sampling it takes a fixed amount of randomness, so an injected source gives a fixed key.
  */
-export function privateKeyFromSeed(seed: Uint8Array): string {
+export function keyPairFromSeed(seed: Uint8Array): { privateKey: string; publicKey: string; x509PublicKey: string } {
   if (seed.length !== 48) throw new RangeError(`a private key takes a 48-byte seed, not ${seed.length}`);
-  return field32((toBigInt(seed) % (CURVE.n - 1n)) + 1n).toString('base64');
+  const d = (toBigInt(seed) % (CURVE.n - 1n)) + 1n;
+  const raw = rawOf(Point.BASE.multiply(d));
+  return { privateKey: field32(d).toString('base64'), publicKey: raw.toString('base64'), x509PublicKey: spki(raw) };
 }
 
 /** ECDH as BouncyCastle computes it: the x-coordinate of priv·peer, 32 bytes big-endian. */

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { decodeBase64, ecdhSecret, encodeX509, FideliusError, privateKeyFromSeed, publicKeyFromPrivate } from './fidelius-keys';
+import { decodeBase64, ecdhSecret, FideliusError, keyPairFromSeed } from './fidelius-keys';
 
 export { encodeX509, FideliusError, parsePublicKey, publicKeyFromPrivate } from './fidelius-keys';
 export type { FideliusErrorCode, ParsedPublicKey, PublicKeyEncoding } from './fidelius-keys';
@@ -74,9 +74,7 @@ function draw(random: RandomSource, size: number): Buffer {
 
 /** A fresh key pair and nonce for one exchange: the key from 48 random bytes, then the nonce from 32. */
 export function generateKeyMaterial(random: RandomSource = randomBytes): KeyMaterial {
-  const privateKey = privateKeyFromSeed(draw(random, 48));
-  const publicKey = publicKeyFromPrivate(privateKey);
-  return { privateKey, publicKey, x509PublicKey: encodeX509(publicKey), nonce: draw(random, NONCE_BYTES).toString('base64') };
+  return { ...keyPairFromSeed(draw(random, 48)), nonce: draw(random, NONCE_BYTES).toString('base64') };
 }
 
 /**
