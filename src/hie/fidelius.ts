@@ -93,23 +93,43 @@ function sessionKey(privateKey: string, peerPublicKey: string, ownNonce: string,
 
 /** The HIP's side: base64(AES-256-GCM(plaintext) ‖ tag), the `content` of a pushed entry. */
 export function encrypt(input: EncryptInput): string {
+  return encryptor(input)(input.plaintext);
+}
+
+/**
+ * Encryption with one key exchange for several entries, as one push page carries them: the ECDH
+ * and HKDF are done once. Every entry of a page is encrypted under the same key and IV, because
+ * ABDM's push gives a page one keyMaterial and an entry no nonce of its own; GCM under a repeated
+ * IV leaks the XOR of those plaintexts and weakens their tags, so a sender should use fresh key
+ * material for every page (hie/hip does) and keep pages small.
+ */
+export function encryptor(input: Omit<EncryptInput, 'plaintext'>): (plaintext: string | Uint8Array) => string {
   const { key, iv } = sessionKey(input.senderPrivateKey, input.requesterPublicKey, input.senderNonce, input.requesterNonce);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  const data = typeof input.plaintext === 'string' ? Buffer.from(input.plaintext, 'utf8') : input.plaintext;
-  return Buffer.concat([cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  return (plaintext) => {
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    return Buffer.concat([cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  };
+}
+
+/** Decryption with one key exchange for all the entries of a page. */
+export function decryptor(input: Omit<DecryptInput, 'content'>): (content: string) => Buffer {
+  const { key, iv } = sessionKey(input.requesterPrivateKey, input.senderPublicKey, input.requesterNonce, input.senderNonce);
+  return (text) => {
+    const content = decodeBase64(text, 'invalid-content', 'the content');
+    if (content.length < TAG_BYTES) throw new FideliusError('invalid-content', `the content is ${content.length} bytes, shorter than the GCM tag`);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(content.subarray(content.length - TAG_BYTES));
+    const body = decipher.update(content.subarray(0, content.length - TAG_BYTES));
+    try {
+      return Buffer.concat([body, decipher.final()]);
+    } catch {
+      throw new FideliusError('authentication', 'the content did not authenticate: wrong key or nonce, or altered in transit');
+    }
+  };
 }
 
 /** The HIU's side: the plaintext of a pushed entry's `content`, or 'authentication' if it does not verify. */
 export function decrypt(input: DecryptInput): Buffer {
-  const content = decodeBase64(input.content, 'invalid-content', 'the content');
-  if (content.length < TAG_BYTES) throw new FideliusError('invalid-content', `the content is ${content.length} bytes, shorter than the GCM tag`);
-  const { key, iv } = sessionKey(input.requesterPrivateKey, input.senderPublicKey, input.requesterNonce, input.senderNonce);
-  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(content.subarray(content.length - TAG_BYTES));
-  const body = decipher.update(content.subarray(0, content.length - TAG_BYTES));
-  try {
-    return Buffer.concat([body, decipher.final()]);
-  } catch {
-    throw new FideliusError('authentication', 'the content did not authenticate: wrong key or nonce, or altered in transit');
-  }
+  return decryptor(input)(input.content);
 }

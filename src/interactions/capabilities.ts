@@ -13,12 +13,13 @@ import type { Handler, Interaction } from './types';
  * Each operation the registry can name: its OperationDefinition, the types it is on (all if
  * absent), and what this server does of it where that is less or other than the definition says.
  */
-const OPERATIONS: Record<string, { definition: string; types?: readonly string[]; documentation?: string }> = {
+const OPERATIONS: Record<string, { definition: string; types?: readonly string[]; documentation?: string; available?: (deps: Deps) => boolean }> = {
   [VALIDATE.name]: { definition: VALIDATE.definition },
   [ARTEFACT.name]: { definition: ARTEFACT.definition, types: ARTEFACT.types },
   [VERIFY_CHAIN.name]: { definition: VERIFY_CHAIN.definition, types: VERIFY_CHAIN.types },
   [DOCUMENT.name]: { definition: DOCUMENT.definition, types: DOCUMENT.types, documentation: DOCUMENT.documentation },
-  [REQUEST_DATA.name]: { definition: REQUEST_DATA.definition, types: REQUEST_DATA.types },
+  // Only where this server acts as an ABDM health information user.
+  [REQUEST_DATA.name]: { definition: REQUEST_DATA.definition, types: REQUEST_DATA.types, available: (deps) => deps.hie?.has('hiu') === true },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -45,7 +46,8 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
     conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
     ...searchCapabilities(deps, type),
   }));
-  const operations = [...new Set(interactions.filter((i) => i.level !== 'system' && i.operation).map((i) => i.operation as string))];
+  const operations = [...new Set(interactions.filter((i) => i.level !== 'system' && i.operation).map((i) => i.operation as string))]
+    .filter((name) => OPERATIONS[name].available?.(deps) ?? true);
   if (operations.length > 0) {
     for (const r of resource) {
       const own = operations.filter((name) => !OPERATIONS[name].types || OPERATIONS[name].types?.includes(r.type));

@@ -13,6 +13,12 @@ import { fhir, HIP_ID, HIU_ID, LossyProxy, startNode, type Node } from '../suppo
 const ABHA_ADDRESS = 'asha.devi@sbx';
 const SNOMED = 'http://snomed.info/sct';
 
+/** The parts of the gateway's v0.5 payloads the assertions read. */
+interface Notify { notification: { notifier: { type: string }; statusNotification: { sessionStatus: string; statusResponses: { careContextReference: string; hiStatus: string }[] } } }
+interface OnRequest { hiRequest: { transactionId: string; sessionStatus: string }; error?: { code: string; message: string } }
+const notice = (c: Call): Notify => c.body as unknown as Notify;
+const onRequestOf = (c: Call): OnRequest => c.body as unknown as OnRequest;
+
 const code = (c: string) => ({ coding: [{ system: SNOMED, code: c }] });
 
 /** The provider's records: see the consent below for which of them may leave. */
@@ -124,7 +130,7 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     proxy.loseAnswerToPage = 2; // page 2 is stored, but the HIP never hears so: it pushes it again
     const asked = await requestData(consentAtHiu.id);
     assert.equal(asked.status, 202, JSON.stringify(asked.body));
-    const done = await gw.waitFor('/v0.5/health-information/notify', (c) => (c.body.notification as any)?.notifier?.type === 'HIP');
+    const done = await gw.waitFor('/v0.5/health-information/notify', (c) => notice(c).notification?.notifier?.type === 'HIP');
     await settle();
     assert.deepEqual(proxy.pagesSeen, [1, 2, 2], 'two pages of two documents, the second pushed twice');
 
@@ -132,9 +138,9 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     const compositions = docs.map((d) => d.entry?.[0]?.resource as Composition);
     assert.deepEqual(compositions.map((c) => c.title).sort(), ['Lab report', 'Lab report', 'Prescription'],
       'the two consented types in range from the visit, and the posted lab document; not the old report, not the immunisation');
-    const status = (done.body.notification as any).statusNotification;
+    const status = notice(done).notification.statusNotification;
     assert.equal(status.sessionStatus, 'TRANSFERRED');
-    const byContext = Object.fromEntries(status.statusResponses.map((s: any) => [s.careContextReference, s.hiStatus]));
+    const byContext = Object.fromEntries(status.statusResponses.map((s) => [s.careContextReference, s.hiStatus]));
     assert.deepEqual(byContext, { [seed.visit]: 'DELIVERED', [seed.labVisit]: 'DELIVERED', [seed.strangersVisit]: 'ERRORED' });
 
     const stored = (await fhir(hip, 'GET', `/Bundle/${seed.postedBundle}`)).body as Bundle;
@@ -150,8 +156,8 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     const provenance = (await fhir(hiu, 'GET', `/Provenance?target=Bundle/${received.id}`)).body.entry?.[0]?.resource as Provenance;
     assert.equal(provenance.agent[0].who?.identifier?.value, HIP_ID);
     assert.deepEqual(provenance.policy, [`urn:uuid:${detail.consentId}`]);
-    const hiuNotice = await gw.waitFor('/v0.5/health-information/notify', (c) => (c.body.notification as any)?.notifier?.type === 'HIU');
-    assert.equal((hiuNotice.body.notification as any).statusNotification.sessionStatus, 'TRANSFERRED');
+    const hiuNotice = await gw.waitFor('/v0.5/health-information/notify', (c) => notice(c).notification?.notifier?.type === 'HIU');
+    assert.equal(notice(hiuNotice).notification.statusNotification.sessionStatus, 'TRANSFERRED');
 
     const disclosures = (await fhir(hip, 'GET', '/AuditEvent?subtype=abdm-disclose')).body.entry ?? [];
     assert.ok(disclosures.length >= 1, 'the HIP audit trail records the disclosure');
@@ -170,7 +176,7 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
       },
     });
     assert.equal(answer.status, 202, JSON.stringify(answer.body));
-    return gw.waitFor('/v0.5/health-information/hip/on-request', (c) => (c.body.hiRequest as any)?.transactionId === transactionId);
+    return gw.waitFor('/v0.5/health-information/hip/on-request', (c) => onRequestOf(c).hiRequest?.transactionId === transactionId);
   }
 
   it('a date range wider than the consented one is refused (ABDM-1063) and nothing is sent', async () => {
@@ -179,8 +185,8 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     await settle();
     const before = (await documentsAtHiu()).length;
     const onRequest = await askHipDirectly(detail.consentId, { from: '2025-01-01T00:00:00Z', to: '2026-06-30T00:00:00Z' });
-    assert.equal((onRequest.body.hiRequest as any).sessionStatus, 'ERRORED');
-    assert.equal((onRequest.body.error as any).code, 'ABDM-1063');
+    assert.equal(onRequestOf(onRequest).hiRequest.sessionStatus, 'ERRORED');
+    assert.equal(onRequestOf(onRequest).error?.code, 'ABDM-1063');
     await settle();
     assert.equal((await documentsAtHiu()).length, before);
   });
@@ -190,7 +196,7 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     await gw.grant(detail);
     await settle();
     const onRequest = await askHipDirectly(detail.consentId, { from: '2026-01-01T00:00:00Z', to: '2026-06-30T00:00:00Z' });
-    assert.equal((onRequest.body.error as any).code, 'ABDM-1061', JSON.stringify(onRequest.body));
+    assert.equal(onRequestOf(onRequest).error?.code, 'ABDM-1061', JSON.stringify(onRequest.body));
   });
 
   it('a revoked consent is refused (ABDM-1062) at the HIP, and the HIU will not ask under it', async () => {
@@ -200,8 +206,8 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     await gw.revoke(detail.consentId);
     await settle();
     const onRequest = await askHipDirectly(detail.consentId, { from: '2026-01-01T00:00:00Z', to: '2026-06-30T00:00:00Z' });
-    assert.equal((onRequest.body.error as any).code, 'ABDM-1062');
-    assert.match((onRequest.body.error as any).message, /revoked/);
+    assert.equal(onRequestOf(onRequest).error?.code, 'ABDM-1062');
+    assert.match(onRequestOf(onRequest).error?.message ?? '', /revoked/);
     const atHiu = await fhir(hiu, 'GET', `/Consent?identifier=urn:ietf:rfc:3986|urn:uuid:${detail.consentId}`);
     const consent = atHiu.body.entry[0].resource as Consent & { id: string };
     assert.equal(consent.status, 'inactive');
@@ -211,7 +217,7 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
 
   it('a consent never granted to this HIP is refused (ABDM-1062)', async () => {
     const onRequest = await askHipDirectly(randomUUID(), { from: '2026-01-01T00:00:00Z', to: '2026-06-30T00:00:00Z' });
-    assert.equal((onRequest.body.error as any).code, 'ABDM-1062');
+    assert.equal(onRequestOf(onRequest).error?.code, 'ABDM-1062');
   });
 
   it('callbacks without the gateway\'s signed token are refused 401, and a push for an unknown transaction 404', async () => {
@@ -226,6 +232,6 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     assert.equal(push.status, 404);
     const bad = await gw.callBridge('hip', '/v0.5/health-information/hip/request', { requestId: 'not-a-uuid' });
     assert.equal(bad.status, 400);
-    assert.equal((bad.body as any).resourceType, 'OperationOutcome');
+    assert.equal((bad.body as { resourceType?: string }).resourceType, 'OperationOutcome');
   });
 });

@@ -16,6 +16,7 @@ export const HIU_ID = 'IN2710000099';
 
 export interface Node { deps: Deps; base: string; server: http.Server }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, which each test narrows
 export async function fhir(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${node.base}/fhir${path}`, {
     method, headers: { 'Content-Type': 'application/fhir+json' }, body: body === undefined ? undefined : JSON.stringify(body),

@@ -8,7 +8,7 @@ import { entityOf, exchangeEvent, recordAudit } from '../records';
 import { careContextsOf, discoverPatient } from './care-contexts';
 import { applyConsentNotice, parseConsentNotice } from './consents';
 import {
-  checkRequest, encryptEntry, findConsent, generateKeyMaterial, parseHiRequest, planTransfer,
+  checkRequest, encryptEntry, findConsent, pageKeys, parseHiRequest, planTransfer,
   type ContextStatus, type HiRequest, type PlannedDocument,
 } from './transfer';
 
@@ -97,7 +97,6 @@ export class HipRole {
 
   /** Pushes the documents page by page; a page that cannot be delivered (after the client's retries) ends the transfer. */
   private async pushAll(req: HiRequest, documents: PlannedDocument[]): Promise<{ sent: PlannedDocument[]; statuses: ContextStatus[]; failed: boolean }> {
-    const keys = generateKeyMaterial(); // fresh for every transfer, never stored
     const status = new Map<string, ContextStatus>();
     const mark = (ref: string, hiStatus: ContextStatus['hiStatus'], description: string): void => {
       const prev = status.get(ref);
@@ -110,9 +109,10 @@ export class HipRole {
     for (let page = 0; page < pageCount; page++) {
       const slice = documents.slice(page * this.pageSize, (page + 1) * this.pageSize);
       const entries: object[] = [];
+      const keys = pageKeys(req); // fresh for every page, never stored
       for (const d of slice) {
         try {
-          entries.push(encryptEntry(await this.documentOf(d.composition), d.context.careContextReference, keys, req));
+          entries.push(encryptEntry(await this.documentOf(d.composition), d.context.careContextReference, keys.seal));
         } catch (err) {
           mark(d.context.careContextReference, 'ERRORED', `A document could not be assembled: ${(err as Error).message}`.slice(0, 300));
         }

@@ -5,7 +5,7 @@ import { CARE_CONTEXT } from '../../consent/artefact';
 import { FhirError } from '../../fhir/errors';
 import type { HiType } from '../../consent/tables';
 import type { LiveVersion } from '../../storage/store';
-import { encrypt, generateKeyMaterial } from '../fidelius';
+import { encryptor, FideliusError, generateKeyMaterial, parsePublicKey } from '../fidelius';
 import { instant, isObject, object, text, uuid } from '../json';
 import { searchAll } from '../records';
 import { consentIdentifier } from './consents';
@@ -48,6 +48,15 @@ export function parseHiRequest(body: unknown): HiRequest {
     throw new FhirError('invalid', 'hiRequest.dataPushUrl must be a URL', { expression: ['hiRequest.dataPushUrl'] });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new FhirError('invalid', 'hiRequest.dataPushUrl must be an http(s) URL', { expression: ['hiRequest.dataPushUrl'] });
+  const hiuPublicKey = text(dh, 'keyValue', 'hiRequest.keyMaterial.dhPublicKey', 4096);
+  const hiuNonce = text(keyMaterial, 'nonce', 'hiRequest.keyMaterial', 64);
+  try {
+    parsePublicKey(hiuPublicKey);
+    if (Buffer.from(hiuNonce, 'base64').length !== 32) throw new FideliusError('invalid-nonce', 'the nonce is not 32 bytes');
+  } catch (err) {
+    if (!(err instanceof FideliusError)) throw err;
+    throw new FhirError('invalid', `hiRequest.keyMaterial cannot be used: ${err.message}`, { expression: ['hiRequest.keyMaterial'] });
+  }
   return {
     requestId: uuid(body, 'requestId', '$'),
     transactionId: uuid(body, 'transactionId', '$'),
@@ -55,8 +64,8 @@ export function parseHiRequest(body: unknown): HiRequest {
     fromMs: instant(dateRange, 'from', 'hiRequest.dateRange'),
     toMs: instant(dateRange, 'to', 'hiRequest.dateRange'),
     dataPushUrl,
-    hiuPublicKey: text(dh, 'keyValue', 'hiRequest.keyMaterial.dhPublicKey', 4096),
-    hiuNonce: text(keyMaterial, 'nonce', 'hiRequest.keyMaterial', 64),
+    hiuPublicKey,
+    hiuNonce,
     keyExpiryMs: instant(dh, 'expiry', 'hiRequest.keyMaterial.dhPublicKey'),
   };
 }
@@ -131,13 +140,18 @@ export async function planTransfer(deps: Deps, consent: Consent, req: HiRequest)
 }
 
 /** One push entry: the document encrypted for the HIU. The checksum is the MD5 of the plaintext, hex (ProjectEKA names MD5). */
-export function encryptEntry(documentJson: string, careContextReference: string, hip: { privateKey: string; nonce: string }, req: HiRequest): object {
+export function encryptEntry(documentJson: string, careContextReference: string, seal: (plaintext: string) => string): object {
   return {
-    content: encrypt({ plaintext: documentJson, senderPrivateKey: hip.privateKey, senderNonce: hip.nonce, requesterPublicKey: req.hiuPublicKey, requesterNonce: req.hiuNonce }),
+    content: seal(documentJson),
     media: 'application/fhir+json',
     checksum: createHash('md5').update(documentJson).digest('hex'),
     careContextReference,
   };
 }
 
-export { generateKeyMaterial };
+/** A fresh key pair and nonce for one page, and the sealing function for its entries (see fidelius.encryptor on why per page). */
+export function pageKeys(req: HiRequest): { publicKey: string; nonce: string; seal: (plaintext: string) => string } {
+  const keys = generateKeyMaterial();
+  const seal = encryptor({ senderPrivateKey: keys.privateKey, senderNonce: keys.nonce, requesterPublicKey: req.hiuPublicKey, requesterNonce: req.hiuNonce });
+  return { publicKey: keys.publicKey, nonce: keys.nonce, seal };
+}

@@ -4,7 +4,7 @@ import { checkDocument, isDocument, storeDocumentEntries, storedDocument } from 
 import { FhirError } from '../../fhir/errors';
 import { validResource } from '../../interactions/write-support';
 import { parseJson } from '../../json/safe-json';
-import { decrypt, generateKeyMaterial, type KeyMaterial } from '../fidelius';
+import { decryptor, generateKeyMaterial, type KeyMaterial } from '../fidelius';
 import { integer, isObject, list, object, objects, text, uuid } from '../json';
 import { entityOf, exchangeEvent, INTERNAL_BASE, writeAudited } from '../records';
 import { applyConsentNotice, consentIdentifier } from '../hip/consents';
@@ -150,7 +150,13 @@ export class HiuRole {
     pending.pageCount = pageCount;
     if (pending.pages.has(pageNumber)) return []; // delivered before: the HIP retried a page we had answered
     const out: ReceivedEntry[] = [];
-    for (const [i, entry] of entries.entries()) out.push(await this.receiveEntry(pending, entry, `entries[${i}]`, hip));
+    let open: ((content: string) => Buffer) | Error;
+    try {
+      open = decryptor({ requesterPrivateKey: pending.keys.privateKey, requesterNonce: pending.keys.nonce, senderPublicKey: hip.publicKey, senderNonce: hip.nonce });
+    } catch (err) {
+      open = err as Error; // a key we cannot use: every entry of the page is ERRORED, saying why
+    }
+    for (const [i, entry] of entries.entries()) out.push(await this.receiveEntry(entry, `entries[${i}]`, pending, open));
     pending.pages.add(pageNumber);
     for (const e of out) {
       const prev = pending.statuses.get(e.careContextReference);
@@ -161,11 +167,12 @@ export class HiuRole {
     return out;
   }
 
-  private async receiveEntry(pending: Pending, entry: Record<string, unknown>, at: string, hip: { publicKey: string; nonce: string }): Promise<ReceivedEntry> {
+  private async receiveEntry(entry: Record<string, unknown>, at: string, pending: Pending, open: ((content: string) => Buffer) | Error): Promise<ReceivedEntry> {
     const careContextReference = text(entry, 'careContextReference', at, 200);
     let json: string;
     try {
-      json = decrypt({ content: text(entry, 'content', at, 64 * 1024 * 1024), requesterPrivateKey: pending.keys.privateKey, requesterNonce: pending.keys.nonce, senderPublicKey: hip.publicKey, senderNonce: hip.nonce }).toString('utf8');
+      if (open instanceof Error) throw open;
+      json = open(text(entry, 'content', at, 64 * 1024 * 1024)).toString('utf8');
     } catch (err) {
       return { careContextReference, problem: `Could not decrypt: ${(err as Error).message}`.slice(0, 300) };
     }
