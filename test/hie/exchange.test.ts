@@ -220,6 +220,24 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     assert.equal(onRequestOf(onRequest).error?.code, 'ABDM-1062');
   });
 
+  it('discovery: an ABHA address finds the patient and lists their care contexts (on-discover)', async () => {
+    const transactionId = randomUUID();
+    const answer = await gw.callBridge('hip', '/v0.5/care-contexts/discover', {
+      requestId: randomUUID(), timestamp: new Date().toISOString(), transactionId,
+      patient: { id: ABHA_ADDRESS, name: 'Asha Devi', gender: 'F', yearOfBirth: 1980, verifiedIdentifiers: [], unverifiedIdentifiers: [] },
+    });
+    assert.equal(answer.status, 202);
+    const found = await gw.waitFor('/v0.5/care-contexts/on-discover', (c) => c.body.transactionId === transactionId);
+    const patient = found.body.patient as { referenceNumber: string; careContexts: { referenceNumber: string }[] };
+    assert.equal(patient.referenceNumber, seed.patient);
+    assert.ok(patient.careContexts.some((c) => c.referenceNumber === seed.visit));
+    assert.ok(!patient.careContexts.some((c) => c.referenceNumber === seed.strangersVisit), 'another patient\'s visit is not listed');
+    const nobody = randomUUID();
+    await gw.callBridge('hip', '/v0.5/care-contexts/discover', { requestId: randomUUID(), transactionId: nobody, patient: { id: 'nobody@sbx' } });
+    const none = await gw.waitFor('/v0.5/care-contexts/on-discover', (c) => c.body.transactionId === nobody);
+    assert.ok(none.body.error, 'no match is an error, never a guess');
+  });
+
   it('callbacks without the gateway\'s signed token are refused 401, and a push for an unknown transaction 404', async () => {
     const unsigned = await fetch(`${hip.base}/abdm/v0.5/consents/hip/notify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     assert.equal(unsigned.status, 401);

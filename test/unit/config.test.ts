@@ -74,4 +74,19 @@ describe('config', () => {
     assert.throws(() => loadConfig({ BASE_URL: 'not a url' }, []), /BASE_URL must be an http\(s\) URL, got 'not a url'/);
     assert.throws(() => loadConfig({ JWKS_URL: '::', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, []), /JWKS_URL must be an http\(s\) URL/);
   });
+
+  it('the ABDM exchange is off by default, and on only with a gateway, credentials, a role and a callback URL', () => {
+    const off = loadConfig({}, []).abdm;
+    assert.equal(off.gatewayUrl, undefined);
+    assert.deepEqual([off.cmId, off.pushPageSize], ['sbx', 7]);
+    const env = { ABDM_GATEWAY_URL: 'https://dev.abdm.gov.in/gateway', ABDM_CLIENT_ID: 'c', ABDM_CLIENT_SECRET: 's', ABDM_HIP_ID: 'IN1', ABDM_CALLBACK_URL: 'https://h.example.in/abdm' };
+    const on = loadConfig(env, []).abdm;
+    assert.equal(on.hipId, 'IN1');
+    assert.equal(on.hiuId, undefined);
+    assert.throws(() => loadConfig({ ...env, ABDM_CLIENT_SECRET: undefined }, []), /ABDM_CLIENT_ID and ABDM_CLIENT_SECRET/);
+    assert.throws(() => loadConfig({ ...env, ABDM_HIP_ID: undefined }, []), /needs a role/);
+    assert.throws(() => loadConfig({ ...env, ABDM_CALLBACK_URL: undefined }, []), /ABDM_CALLBACK_URL/);
+    assert.throws(() => loadConfig({ ABDM_HIP_ID: 'IN1' }, []), /need ABDM_GATEWAY_URL/);
+    assert.throws(() => loadConfig({ ...env, ABDM_PUSH_PAGE_SIZE: '0' }, []), /ABDM_PUSH_PAGE_SIZE/);
+  });
 });

@@ -67,6 +67,9 @@ const normalName = (s: string): string => s.toLowerCase().replace(/[^a-z]/g, '')
 const nameText = (names: HumanName[] | undefined): string =>
   (names ?? []).map((n) => n.text ?? [...(n.given ?? []), n.family ?? ''].join(' ')).join(' ');
 
+/** How the consent manager shows a discovered patient: their first name as recorded. */
+export const patientDisplay = (p: Patient): string => nameText(p.name?.slice(0, 1)).trim() || 'Patient';
+
 /**
  * Patient discovery (gateway v0.5 care-contexts/discover): an ABHA number or address the Patient
  * carries decides alone; otherwise the mobile number must match together with gender, a year of

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Consent } from 'fhir/r4';
+import type { Consent, Patient } from 'fhir/r4';
 import type { Deps } from '../../deps';
 import { FhirError } from '../../fhir/errors';
 import type { LiveVersion } from '../../storage/store';
 import { isObject, object, optionalText, text, uuid, type Json } from '../json';
 import { entityOf, exchangeEvent, recordAudit } from '../records';
-import { careContextsOf, discoverPatient } from './care-contexts';
+import { careContextsOf, discoverPatient, patientDisplay } from './care-contexts';
 import { applyConsentNotice, parseConsentNotice } from './consents';
 import {
   checkRequest, encryptEntry, findConsent, pageKeys, parseHiRequest, planTransfer,
@@ -179,7 +179,7 @@ export class HipRole {
       const { deps } = this.ctx;
       const found = await discoverPatient(deps, deps.store, query);
       const answer = found
-        ? { patient: { referenceNumber: found.patient.id, display: 'Patient', careContexts: await careContextsOf(deps, deps.store, found.patient.id), matchedBy: found.matchedBy } }
+        ? { patient: { referenceNumber: found.patient.id, display: patientDisplay(found.patient.resource as Patient), careContexts: await careContextsOf(deps, deps.store, found.patient.id), matchedBy: found.matchedBy } }
         : { error: { code: 1000, message: 'No patient found' } };
       await this.ctx.out.call('/v0.5/care-contexts/on-discover', { ...this.stamp(), transactionId, ...answer, resp: { requestId } });
     });
