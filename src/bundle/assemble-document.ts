@@ -2,7 +2,7 @@ import type { Bundle, Composition, Resource } from 'fhir/r4';
 import { FhirError } from '../fhir/errors';
 import type { LiveVersion, StoredVersion, StoreReader } from '../storage/store';
 import {
-  classifyReference, documentBundle, exceededBound, isDocumentOf, keyOf, referencesOf, sourceDocumentId, uuidOf, type DocumentBounds,
+  classifyReference, documentBundle, exceededBound, isDocumentOf, keyOf, referencesOf, sourceDocumentId, uuidOf, type DocumentBounds, type Target,
 } from './document-assembly';
 
 /**
@@ -80,12 +80,7 @@ export async function assembleDocument(store: DocumentReader, composition: Compo
     for (const { reference, path } of referencesOf(source)) {
       const target = classifyReference(reference, opts.baseUrl);
       if (target.kind === 'contained') continue;
-      if (target.kind === 'external') {
-        throw new FhirError('not-supported', `${where} refers to '${reference.slice(0, 200)}' on another server; this server assembles documents from its own records only`, { expression: [path] });
-      }
-      if (target.kind === 'unresolvable') {
-        throw new FhirError('not-found', `${where} refers to '${reference.slice(0, 200)}', which no stored resource can answer: ${target.why}`, { expression: [path] });
-      }
+      if (target.kind !== 'local') throw notLocal(target, reference, where, path);
       const key = keyOf(target.type, target.id);
       const held = included.get(key);
       if (held) {
@@ -107,6 +102,13 @@ export async function assembleDocument(store: DocumentReader, composition: Compo
     }
   }
   return documentBundle(order, { baseUrl: opts.baseUrl, now: opts.now, uuid: uuidOf(opts.newId()) });
+}
+
+function notLocal(target: Exclude<Target, { kind: 'local' | 'contained' }>, reference: string, where: string, path: string): FhirError {
+  const ref = reference.slice(0, 200);
+  return target.kind === 'external'
+    ? new FhirError('not-supported', `${where} refers to '${ref}' on another server; this server assembles documents from its own records only`, { expression: [path] })
+    : new FhirError('not-found', `${where} refers to '${ref}', which no stored resource can answer: ${target.why}`, { expression: [path] });
 }
 
 function tooCostly(composition: string, bound: string): FhirError {
