@@ -74,6 +74,8 @@ export interface Config {
     callbackUrl?: string;
     /** Documents per data push page. */
     pushPageSize: number;
+    /** Where one-time passwords for care-context linking are POSTed (`{to, message}`), for the facility's SMS service. */
+    otpWebhookUrl?: string;
   };
 }
 
@@ -192,6 +194,7 @@ export const SETTINGS = {
   abdmHiuId: { env: 'ABDM_HIU_ID', flag: '--abdm-hiu-id', default: undefined, parse: text, about: 'Id of this facility as a health information user (turns the HIU role on)' },
   abdmCallbackUrl: { env: 'ABDM_CALLBACK_URL', flag: '--abdm-callback-url', default: undefined, parse: url, about: 'Public URL of this server\'s /abdm endpoints, as registered with the gateway' },
   abdmPushPageSize: { env: 'ABDM_PUSH_PAGE_SIZE', flag: '--abdm-push-page-size', default: '7', parse: int(1, 100), about: 'Documents per data push page (HIP)' },
+  abdmOtpWebhookUrl: { env: 'ABDM_OTP_WEBHOOK_URL', flag: '--abdm-otp-webhook-url', default: undefined, parse: url, about: 'HIP linking: one-time passwords are POSTed here as {to, message} for the facility\'s SMS service' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', default: '10000', parse: int(0, 600000), about: 'How long SIGTERM waits for in-flight requests' },
 } as const;
 

@@ -27,7 +27,7 @@ export async function searchAll(deps: Deps, reader: StoreReader, type: string, q
 }
 
 export interface ExchangeAudit {
-  interaction: 'abdm-consent-notify' | 'abdm-disclose' | 'abdm-receive';
+  interaction: 'abdm-consent-notify' | 'abdm-disclose' | 'abdm-receive' | 'abdm-link';
   action: AuditEvent['action'];
   status: number;
   requestId: string;

@@ -25,6 +25,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/v0.5/consents/hip/notify', role: 'hip', gatewayToken: true, handle: (h, b) => h.hipRole().consentNotify(b) },
   { path: '/v0.5/health-information/hip/request', role: 'hip', gatewayToken: true, handle: (h, b) => h.hipRole().healthInformationRequest(b) },
   { path: '/v0.5/care-contexts/discover', role: 'hip', gatewayToken: true, handle: (h, b) => h.hipRole().discover(b) },
+  { path: '/v0.5/links/link/init', role: 'hip', gatewayToken: true, handle: (h, b) => h.hipRole().linkInit(b) },
+  { path: '/v0.5/links/link/confirm', role: 'hip', gatewayToken: true, handle: (h, b) => h.hipRole().linkConfirm(b) },
   { path: '/v0.5/consents/hiu/notify', role: 'hiu', gatewayToken: true, handle: (h, b) => h.hiuRole().consentNotify(b) },
   { path: '/v0.5/consents/on-fetch', role: 'hiu', gatewayToken: true, handle: (h, b) => h.hiuRole().consentOnFetch(b) },
   { path: '/v0.5/health-information/hiu/on-request', role: 'hiu', gatewayToken: true, handle: (h, b) => h.hiuRole().onRequest(b) },
@@ -51,7 +53,12 @@ export class Hie {
     const abdm = deps.config.abdm;
     if (!abdm.gatewayUrl || !abdm.clientId || !abdm.clientSecret || !abdm.callbackUrl) throw new Error('the ABDM exchange needs its gateway settings (config.ts checks them)');
     const client = new GatewayClient({ gatewayUrl: abdm.gatewayUrl, clientId: abdm.clientId, clientSecret: abdm.clientSecret, cmId: abdm.cmId }, () => deps.clock.now(), options.fetch, options.retry);
-    const out: Outbound = { call: (p, b, h) => client.call(p, b, h), push: (u, b) => client.push(u, b) };
+    const otpUrl = abdm.otpWebhookUrl;
+    const out: Outbound = {
+      call: (p, b, h) => client.call(p, b, h),
+      push: (u, b) => client.push(u, b),
+      ...(otpUrl ? { sendOtp: (mobile: string, message: string) => client.push(otpUrl, { to: mobile, message }) } : {}),
+    };
     const ctx: RoleContext = { deps, out, later: (name, work) => this.later(name, work) };
     this.auth = new GatewayAuth(abdm.gatewayJwksUrl ?? `${abdm.gatewayUrl}/v0.5/certs`, () => deps.clock.now(), options.gatewayIssuer);
     if (abdm.hipId) this.hip = new HipRole(ctx, abdm.hipId, abdm.pushPageSize, options.documentOf);

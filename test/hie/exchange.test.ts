@@ -28,7 +28,7 @@ async function seedProvider(hip: Node) {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.id as string;
   };
-  const patient = await create({ resourceType: 'Patient', identifier: [{ system: 'https://healthid.abdm.gov.in/abha-address', value: ABHA_ADDRESS }], name: [{ text: 'Asha Devi' }], gender: 'female', birthDate: '1980-02-01' } as Resource);
+  const patient = await create({ resourceType: 'Patient', identifier: [{ system: 'https://healthid.abdm.gov.in/abha-address', value: ABHA_ADDRESS }], name: [{ text: 'Asha Devi' }], gender: 'female', birthDate: '1980-02-01', telecom: [{ system: 'phone', use: 'mobile', value: '+91 98765 43210' }] } as Resource);
   const stranger = await create({ resourceType: 'Patient', name: [{ text: 'Someone Else' }] } as Resource);
   const doctor = await create({ resourceType: 'Practitioner', name: [{ text: 'Dr. Meera Rao' }] } as Resource);
   const visit = await create({ resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: `Patient/${patient}` }, period: { start: '2026-03-01' } } as Resource);
@@ -236,6 +236,45 @@ describe('ABDM health-information exchange end to end: HIP and HIU on loopback t
     await gw.callBridge('hip', '/v0.5/care-contexts/discover', { requestId: randomUUID(), transactionId: nobody, patient: { id: 'nobody@sbx' } });
     const none = await gw.waitFor('/v0.5/care-contexts/on-discover', (c) => c.body.transactionId === nobody);
     assert.ok(none.body.error, 'no match is an error, never a guess');
+  });
+
+  it('linking: an OTP sent to the mobile on record links the chosen care contexts; a wrong one does not, and the third miss ends it', async () => {
+    const init = async (careContexts: string[]) => {
+      const transactionId = randomUUID();
+      const answer = await gw.callBridge('hip', '/v0.5/links/link/init', {
+        requestId: randomUUID(), timestamp: new Date().toISOString(), transactionId,
+        patient: { id: ABHA_ADDRESS, referenceNumber: seed.patient, careContexts: careContexts.map((referenceNumber) => ({ referenceNumber })) },
+      });
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      return (await gw.waitFor('/v0.5/links/link/on-init', (c) => c.body.transactionId === transactionId)).body;
+    };
+    const confirm = async (linkRefNumber: string, token: string) => {
+      const requestId = randomUUID();
+      await gw.callBridge('hip', '/v0.5/links/link/confirm', { requestId, timestamp: new Date().toISOString(), confirmation: { linkRefNumber, token } });
+      return (await gw.waitFor('/v0.5/links/link/on-confirm', (c) => (c.body.resp as { requestId?: string })?.requestId === requestId)).body;
+    };
+    const refused = await init([seed.visit, seed.strangersVisit]);
+    assert.match((refused.error as { message: string }).message, /not this patient's/);
+    const sent = gw.calls.filter((c) => c.path === '/sms').length;
+    const onInit = await init([seed.visit]);
+    const link = onInit.link as { referenceNumber: string; authenticationType: string; meta: { communicationHint: string } };
+    assert.equal(link.authenticationType, 'MEDIATE');
+    assert.equal(link.meta.communicationHint, '********3210', 'the number is masked');
+    const sms = gw.calls.filter((c) => c.path === '/sms');
+    assert.equal(sms.length, sent + 1);
+    assert.equal(sms[sms.length - 1].body.to, '+91 98765 43210');
+    const otp = /\b(\d{6})\b/.exec(String(sms[sms.length - 1].body.message))?.[1] as string;
+    const wrong = otp === '000000' ? '111111' : '000000';
+    assert.match(((await confirm(link.referenceNumber, wrong)).error as { message: string }).message, /wrong/);
+    const linked = await confirm(link.referenceNumber, otp);
+    const patient = linked.patient as { referenceNumber: string; careContexts: { referenceNumber: string }[] };
+    assert.equal(patient.referenceNumber, seed.patient);
+    assert.deepEqual(patient.careContexts.map((c) => c.referenceNumber), [seed.visit]);
+    assert.match(((await confirm(link.referenceNumber, otp)).error as { message: string }).message, /expired or is unknown/, 'an OTP works once');
+    const again = (await init([seed.visit])).link as { referenceNumber: string };
+    for (let i = 0; i < 3; i++) await confirm(again.referenceNumber, wrong);
+    const lastOtp = /\b(\d{6})\b/.exec(String(gw.calls.filter((c) => c.path === '/sms').pop()?.body.message))?.[1] as string;
+    assert.match(((await confirm(again.referenceNumber, lastOtp)).error as { message: string }).message, /expired or is unknown/, 'three misses end the link request');
   });
 
   it('callbacks without the gateway\'s signed token are refused 401, and a push for an unknown transaction 404', async () => {

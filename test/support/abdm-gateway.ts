@@ -123,6 +123,12 @@ export class GatewayStandIn {
       this.tokens.set(token, bridge.id);
       return reply(200, { accessToken: token, expiresIn: 600, tokenType: 'bearer' });
     }
+    if (path === '/sms') {
+      // The facility's SMS service, for one-time passwords (ABDM_OTP_WEBHOOK_URL): recorded, not sent.
+      this.calls.push({ path, body });
+      for (const w of this.waiters.splice(0)) w();
+      return reply(202);
+    }
     const from = this.tokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (!from) return reply(401, { error: { code: 1401, message: 'no session' } });
     this.calls.push({ path, body, from });

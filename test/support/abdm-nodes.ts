@@ -73,7 +73,7 @@ export async function startNode(gw: GatewayStandIn, role: 'hip' | 'hiu', proxy?:
   const clientId = `${role}-bridge`;
   const abdm: Config['abdm'] = {
     gatewayUrl: gw.url, clientId, clientSecret: `${role}-secret`, cmId: 'sbx', callbackUrl, pushPageSize: options.pushPageSize ?? 2,
-    ...(role === 'hip' ? { hipId: HIP_ID } : { hiuId: HIU_ID }),
+    ...(role === 'hip' ? { hipId: HIP_ID, otpWebhookUrl: `${gw.url}/sms` } : { hiuId: HIU_ID }),
   };
   const deps = testDeps({ config: { abdm, audit: options.audit ?? true } });
   deps.hie = createHie(deps, { gatewayIssuer: gw.issuer, retry: { timeoutMs: 3000, retries: 3, backoffMs: 20 } });

@@ -6,6 +6,7 @@ import type { LiveVersion } from '../../storage/store';
 import { isObject, object, optionalText, text, uuid, type Json } from '../json';
 import { entityOf, exchangeEvent, recordAudit } from '../records';
 import { careContextsOf, discoverPatient, patientDisplay } from './care-contexts';
+import { Linking, maskMobile, parseLinkInit } from './linking';
 import { applyConsentNotice, parseConsentNotice } from './consents';
 import {
   checkRequest, encryptEntry, findConsent, pageKeys, parseHiRequest, planTransfer,
@@ -16,6 +17,8 @@ import {
 export interface Outbound {
   call(path: string, body: unknown, headers?: Record<string, string>): Promise<void>;
   push(url: string, body: unknown): Promise<void>;
+  /** Delivers a one-time password to a patient's mobile (ABDM_OTP_WEBHOOK_URL); absent when none is configured. */
+  sendOtp?(mobile: string, message: string): Promise<void>;
 }
 
 /** The JSON text of the document Bundle a Composition is sent as (the stored one, or one assembled by $document). */
@@ -39,8 +42,58 @@ const MAX_TRANSACTIONS_REMEMBERED = 10_000;
  */
 export class HipRole {
   private readonly seen = new Set<string>();
+  private readonly linking: Linking;
 
-  constructor(private readonly ctx: RoleContext, private readonly hipId: string, private readonly pageSize: number, private readonly documentOf: DocumentSource) {}
+  constructor(private readonly ctx: RoleContext, private readonly hipId: string, private readonly pageSize: number, private readonly documentOf: DocumentSource) {
+    this.linking = new Linking(ctx.deps);
+  }
+
+  /** `links/link/init`: checks the care contexts are the patient's, sends the OTP, answers on-init. */
+  async linkInit(body: unknown): Promise<void> {
+    const req = parseLinkInit(body);
+    this.ctx.later('link init', async () => {
+      const made = await this.linking.init(req);
+      let error = 'error' in made ? made.error : undefined;
+      if (!('error' in made)) {
+        if (!this.ctx.out.sendOtp) error = 'This HIP has no way to send a one-time password (ABDM_OTP_WEBHOOK_URL is not set)';
+        else await this.ctx.out.sendOtp(made.link.mobile, `${made.otp} is your one-time password to link your health records at ${this.hipId}. It is valid for 10 minutes.`);
+      }
+      const link = 'error' in made || error ? undefined : made.link;
+      await this.ctx.out.call('/v0.5/links/link/on-init', {
+        ...this.stamp(), transactionId: req.transactionId,
+        ...(link ? {
+          link: {
+            referenceNumber: link.linkRef, authenticationType: 'MEDIATE',
+            meta: { communicationMedium: 'MOBILE', communicationHint: maskMobile(link.mobile), communicationExpiry: new Date(link.expiresAtMs).toISOString() },
+          },
+        } : { error: { code: 1000, message: error } }),
+        resp: { requestId: req.requestId },
+      });
+    });
+  }
+
+  /** `links/link/confirm`: the OTP, checked in constant time; on-confirm names the linked care contexts. */
+  async linkConfirm(body: unknown): Promise<void> {
+    if (!isObject(body)) throw new FhirError('invalid', 'The body must be a JSON object');
+    const requestId = uuid(body, 'requestId', '$');
+    const confirmation = object(body, 'confirmation', '$');
+    const linkRef = uuid(confirmation, 'linkRefNumber', 'confirmation');
+    const token = text(confirmation, 'token', 'confirmation', 20);
+    this.ctx.later('link confirm', async () => {
+      const pending = this.linking.linkOf(linkRef);
+      const result = await this.linking.confirm(linkRef, token);
+      if (!('error' in result) && pending) {
+        const patients = [pending.request.patientId];
+        await recordAudit(this.ctx.deps, [exchangeEvent(this.ctx.deps, {
+          interaction: 'abdm-link', action: 'E', status: 200, requestId, subject: 'abdm-gateway', purpose: 'PATRQT', consents: [],
+          entities: [{ type: 'Patient', id: pending.request.patientId, patients }, ...pending.request.careContexts.map((id) => ({ type: 'Encounter', id, patients }))],
+        })]);
+      }
+      await this.ctx.out.call('/v0.5/links/link/on-confirm', {
+        ...this.stamp(), ...('error' in result ? { error: { code: 1000, message: result.error } } : result), resp: { requestId },
+      });
+    });
+  }
 
   private stamp(): { requestId: string; timestamp: string } {
     return { requestId: randomUUID(), timestamp: this.ctx.deps.clock.now().toISOString() };
