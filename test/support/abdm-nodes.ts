@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
+import type { Authenticator } from '../../src/auth/access';
 import type { Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import { createHie } from '../../src/hie';
@@ -17,9 +18,9 @@ export const HIU_ID = 'IN2710000099';
 export interface Node { deps: Deps; base: string; server: http.Server }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, which each test narrows
-export async function fhir(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function fhir(node: Node, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${node.base}/fhir${path}`, {
-    method, headers: { 'Content-Type': 'application/fhir+json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: { 'Content-Type': 'application/fhir+json', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
@@ -61,7 +62,7 @@ export class LossyProxy {
   };
 }
 
-export async function startNode(gw: GatewayStandIn, role: 'hip' | 'hiu', proxy?: LossyProxy, options: { pushPageSize?: number; audit?: boolean } = {}): Promise<Node> {
+export async function startNode(gw: GatewayStandIn, role: 'hip' | 'hiu', proxy?: LossyProxy, options: { pushPageSize?: number; audit?: boolean; auth?: Authenticator } = {}): Promise<Node> {
   const handler: { current?: http.RequestListener } = {};
   const { server, url } = await listen(handler);
   let callbackUrl = `${url}/abdm`;
@@ -75,7 +76,7 @@ export async function startNode(gw: GatewayStandIn, role: 'hip' | 'hiu', proxy?:
     gatewayUrl: gw.url, clientId, clientSecret: `${role}-secret`, cmId: 'sbx', callbackUrl, pushPageSize: options.pushPageSize ?? 2,
     ...(role === 'hip' ? { hipId: HIP_ID, otpWebhookUrl: `${gw.url}/sms` } : { hiuId: HIU_ID }),
   };
-  const deps = testDeps({ config: { abdm, audit: options.audit ?? true } });
+  const deps = testDeps({ config: { abdm, audit: options.audit ?? true }, auth: options.auth });
   deps.hie = createHie(deps, { gatewayIssuer: gw.issuer, retry: { timeoutMs: 3000, retries: 3, backoffMs: 20 } });
   handler.current = createApp(deps);
   gw.register({ id: role === 'hip' ? HIP_ID : HIU_ID, role, url: callbackUrl, clientId, clientSecret: `${role}-secret` });
