@@ -25,8 +25,10 @@ export class DeferredIndex {
     this.add_ = db.prepare('INSERT OR IGNORE INTO deferred_index (pk, type) VALUES (?, ?)');
     this.drop = db.prepare('DELETE FROM deferred_index WHERE pk = ?');
     this.any = db.prepare('SELECT 1 FROM deferred_index LIMIT 1').pluck();
-    this.batch = db.prepare(`SELECT d.pk, v.content FROM deferred_index d JOIN resource r ON r.pk = d.pk
-      JOIN resource_version v ON v.vid = r.current_vid ORDER BY d.pk LIMIT ?`);
+    // LEFT JOINs: a waiting row whose resource is gone (removed from the file by hand, say) must
+    // still leave the queue, or every search that waits for the indexer would wait forever.
+    this.batch = db.prepare(`SELECT d.pk, v.content FROM deferred_index d LEFT JOIN resource r ON r.pk = d.pk
+      LEFT JOIN resource_version v ON v.vid = r.current_vid ORDER BY d.pk LIMIT ?`);
     this.dropThrough = db.prepare('DELETE FROM deferred_index WHERE pk <= ?');
     for (const t of db.prepare<[], string>('SELECT DISTINCT type FROM deferred_index').pluck().all()) this.types.add(t);
   }
@@ -55,7 +57,7 @@ export class DeferredIndex {
   run(max: number): number {
     const rows = this.batch.all(max);
     for (const row of rows) {
-      // A tombstone has no rows; its delete already cleared any.
+      // A tombstone (or a resource no longer there) has no rows; its delete already cleared any.
       if (row.content !== null) this.index.write(row.pk, this.deps.index(JSON.parse(row.content) as Resource));
     }
     if (rows.length > 0) this.dropThrough.run(rows[rows.length - 1].pk);
