@@ -55,6 +55,8 @@ export interface Config {
   authAudience?: string;
   /** Write an AuditEvent for every interaction (hash-chained, append-only). On unless turned off. */
   audit: boolean;
+  /** How often the audit chain's head is signed to the checkpoint file and the log (0: never). */
+  auditCheckpointSeconds: number;
   /** Allow purpose BTG (break-the-glass) reads by practitioners, with a stated reason, flagged in the audit trail. */
   breakTheGlass: boolean;
   /** The ABDM health-information exchange (src/hie/): off unless a gateway URL is set. */
@@ -184,6 +186,7 @@ export const SETTINGS = {
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text, about: 'Required iss of every token (required with a JWKS)' },
   authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text, about: 'Required aud of every token (required with a JWKS)' },
   audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff, about: 'on or off: an AuditEvent for every interaction, hash-chained' },
+  auditCheckpointSeconds: { env: 'AUDIT_CHECKPOINT_SECONDS', flag: '--audit-checkpoint-seconds', default: '60', parse: int(0, 86400), about: "How often the audit chain's head is signed to DATA_DIR/audit-checkpoints.jsonl and the log (0: never)" },
   breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff, about: "on lets practitioners read any patient's data with purpose BTG and a reason" },
   abdmGatewayUrl: { env: 'ABDM_GATEWAY_URL', flag: '--abdm-gateway-url', default: undefined, parse: url, about: 'ABDM gateway base (sandbox https://dev.abdm.gov.in/gateway); turns the health-information exchange on' },
   abdmGatewayJwksUrl: { env: 'ABDM_GATEWAY_JWKS_URL', flag: '--abdm-gateway-jwks-url', default: undefined, parse: url, about: "The gateway's signing keys (default: ABDM_GATEWAY_URL/v0.5/certs)" },

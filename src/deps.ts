@@ -8,6 +8,7 @@ import type { SearchParameters } from './search/parameters';
 import type { IndexRows } from './search/index-rows';
 import type { ResourceStore } from './storage/store';
 import type { AuditTrail } from './audit/trail';
+import type { CheckpointLog } from './audit/checkpoint-log';
 import type { Hie } from './hie/service';
 
 export interface ValidationContext {
@@ -45,6 +46,8 @@ export interface Deps {
   coverage: Coverage;
   /** The audit trail; absent when AUDIT=off. */
   audit?: AuditTrail;
+  /** Signed checkpoints of the audit chain's head, outside the database (absent for an in-memory one). */
+  auditCheckpoints?: CheckpointLog;
   /** The ABDM health-information exchange, when ABDM_GATEWAY_URL is set. */
   hie?: Hie;
   /** When the server started: the CapabilityStatement's date. */

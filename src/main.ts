@@ -3,6 +3,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import type { Issue } from './fhir/errors';
 import { bundleScope } from './validation/profiles/references';
 import { AuditTrail } from './audit/trail';
+import { checkpointLogFor } from './audit/checkpoint-log';
 import http, { type Server } from 'node:http';
 import { bearerAccess, exposureProblem, openAccess, type Authenticator } from './auth/access';
 import { TokenVerifier, type KeySource } from './auth/verifier';
@@ -112,7 +113,34 @@ export function buildDeps(
   });
   const index = (r: Resource, codes?: ReadonlySet<string>) => indexer.index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
-  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit, coverage };
+  const auditCheckpoints = checkpointLogFor(config.dataDir);
+  return { config, store, search, validator: baseValidator(config), auth, clock, ids, logger, startedAt: clock.now(), index, audit, auditCheckpoints, coverage };
+}
+
+/**
+ * Signs the audit chain's head when it has moved (checkpoint.ts): to the checkpoint file and as a
+ * log line, which shipped logs keep out of reach of anyone who can edit this machine's files.
+ */
+export function checkpointNow(deps: Deps, last?: { sequence: number }): { sequence: number } | undefined {
+  const head = deps.audit?.committedHead(deps.clock.now());
+  if (!head || !deps.auditCheckpoints || head.sequence === last?.sequence) return last;
+  const checkpoint = deps.auditCheckpoints.write(head);
+  deps.logger.info('audit checkpoint', { chain: head.chain, sequence: head.sequence, hash: head.hash, checkpoint });
+  return head;
+}
+
+function startCheckpoints(deps: Deps): void {
+  const seconds = deps.config.auditCheckpointSeconds;
+  if (!deps.audit || !deps.auditCheckpoints || seconds === 0) return;
+  let last: { sequence: number } | undefined;
+  const timer = setInterval(() => {
+    try {
+      last = checkpointNow(deps, last);
+    } catch (err) {
+      deps.logger.error('audit checkpoint failed', { error: (err as Error).message });
+    }
+  }, seconds * 1000);
+  timer.unref();
 }
 
 /**
@@ -129,7 +157,7 @@ function installShutdown(server: Server, deps: Deps, state: { accepting: boolean
     const force = setTimeout(() => server.closeAllConnections(), deps.config.shutdownTimeoutMs);
     force.unref();
     server.close(() => {
-      (deps.hie?.idle() ?? Promise.resolve()).then(() => deps.store.close()).then(
+      (deps.hie?.idle() ?? Promise.resolve()).then(() => deps.store.close()).then(() => checkpointNow(deps)).then(
         () => { deps.logger.info('stopped'); process.exitCode = 0; },
         (err: unknown) => { deps.logger.error('store close failed', { error: String(err) }); process.exitCode = 1; },
       );
@@ -219,6 +247,7 @@ async function main(): Promise<void> {
     await deps.hie.auth.load().catch((err: unknown) => logger.warn('the ABDM gateway keys could not be loaded yet', { error: (err as Error).message }));
     logger.info('ABDM exchange on', { hip: config.abdm.hipId ?? null, hiu: config.abdm.hiuId ?? null, callbacks: config.abdm.callbackUrl });
   }
+  startCheckpoints(deps);
   const started = Date.now();
   deps.validator.warmUp?.();
   const state = { accepting: true };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from 'fhir/r4';
+import type { ChainHead } from './checkpoint';
 import { AsyncLock } from '../storage/async-lock';
 import type { ResourceStore, UnitOfWork } from '../storage/store';
 import { GENESIS, linkEvent } from './chain';
@@ -30,9 +31,15 @@ export class AuditTrail {
   private head = GENESIS;
   private readonly lock = new AsyncLock();
   private readonly queue: Pending[] = [];
+  private committed = { sequence: 0, hash: GENESIS };
   private flushing = false;
 
   constructor(private readonly store: ResourceStore) {}
+
+  /** The chain's newest committed link (for checkpoints: checkpoint.ts), or undefined before the first. */
+  committedHead(now: Date): ChainHead | undefined {
+    return this.committed.sequence === 0 ? undefined : { chain: this.chain, sequence: this.committed.sequence, hash: this.committed.hash, at: now.toISOString() };
+  }
 
   /** Runs a unit of work whose events (returned by `work`) are appended in it, atomically with its writes. */
   within<T>(work: (uow: UnitOfWork) => Promise<{ result: T; events: AuditEvent[] }>): Promise<T> {
@@ -104,8 +111,10 @@ export class AuditTrail {
   /** A unit of work with a `link` that chains and stores events; on failure the chain is rewound. */
   private async linked<T>(work: (uow: UnitOfWork, link: (events: AuditEvent[]) => Promise<void>) => Promise<T>): Promise<T> {
     const mark = { sequence: this.sequence, head: this.head };
+    let last: { sequence: number; hash: string } | undefined;
     try {
-      return await this.store.transact((uow) => {
+      const result = await this.store.transact((uow) => {
+        last = undefined;
         if (this.store.serializesUnits) {
           // The unit runs now, after every unit asked for before it: it links from the chain as
           // it stands, and if it is rolled back (alone, or with its whole commit) the chain is too.
@@ -124,9 +133,13 @@ export class AuditTrail {
             this.head = linked.hash;
             // Indexed later, in batches: a search for AuditEvents still sees every one (store contract).
             await uow.create(linked.event, { deferIndex: true });
+            last = { sequence: this.sequence, hash: this.head };
           }
         });
       });
+      // Committed: units commit in chain order, so the newest committed link only moves forward.
+      if (last && last.sequence > this.committed.sequence) this.committed = last;
+      return result;
     } catch (err) {
       // With serialized units the rollback hook has already put the chain back, at the moment of
       // the rollback; doing it here, later, would undo units that ran since.

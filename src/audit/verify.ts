@@ -1,12 +1,16 @@
 import type { AuditEvent } from 'fhir/r4';
 import type { ResourceStore, StoredVersion } from '../storage/store';
 import { GENESIS, readLink, recomputeHash, type ChainLink } from './chain';
+import { latestPerChain, type ChainHead } from './checkpoint';
 
 export interface ChainProblem {
-  /** The AuditEvent's id. */
+  /** The AuditEvent's id, or, for events that are gone, `chain {id}`. */
   id: string;
   problem: string;
 }
+
+/** How a problem is shown: the event it concerns, or the chain whose newest events are gone. */
+export const problemLine = (p: ChainProblem): string => (p.id.startsWith('chain ') ? `${p.id}: ${p.problem}` : `AuditEvent/${p.id}: ${p.problem}`);
 
 export interface ChainReport {
   chains: number;
@@ -18,10 +22,11 @@ export interface ChainReport {
  * Checks the audit trail's hash chains. Pure, over the current version of every stored
  * AuditEvent: each must be version 1 (never changed, never deleted), carry a link, hash to
  * the value it carries, and follow its chain's previous event without a gap. Every event that
- * fails is named with what is wrong with it. (Removing a chain's newest events leaves no trace
- * inside the chain itself: that is the limit of any hash chain without an external anchor.)
+ * fails is named with what is wrong with it. Removing a chain's newest events leaves no trace
+ * inside the chain itself, so the chain is also held to its newest signed checkpoint
+ * (checkpoint.ts): the event the checkpoint names must be there, with the hash it names.
  */
-export function verifyEvents(current: StoredVersion[]): ChainReport {
+export function verifyEvents(current: StoredVersion[], checkpoints: Map<string, ChainHead> = new Map()): ChainReport {
   const problems: ChainProblem[] = [];
   const chains = new Map<string, { id: string; link: ChainLink }[]>();
   for (const v of current) {
@@ -51,11 +56,23 @@ export function verifyEvents(current: StoredVersion[]): ChainReport {
       previous = item;
     }
   }
+  for (const head of checkpoints.values()) problems.push(...cutProblems(head, chains.get(head.chain) ?? []));
   return { chains: chains.size, events: current.length, problems };
 }
 
+/** What a chain lacks of what its checkpoint signed: its newest events, or the event the checkpoint names. */
+function cutProblems(head: ChainHead, list: { id: string; link: ChainLink }[]): ChainProblem[] {
+  const at = list.find((x) => x.link.sequence === head.sequence);
+  const newest = list.reduce((max, x) => Math.max(max, x.link.sequence), 0);
+  if (!at && newest < head.sequence) {
+    return [{ id: `chain ${head.chain}`, problem: `events ${newest + 1} to ${head.sequence} are gone: the checkpoint of ${head.at} signed ${head.sequence} events, the trail ends at ${newest}` }];
+  }
+  if (at && at.link.hash !== head.hash) return [{ id: at.id, problem: `is not the event the checkpoint of ${head.at} signed as number ${head.sequence}` }];
+  return [];
+}
+
 /** Reads every AuditEvent's current version from the store and verifies the chains. */
-export async function verifyTrail(store: Pick<ResourceStore, 'history'>): Promise<ChainReport> {
+export async function verifyTrail(store: Pick<ResourceStore, 'history'>, checkpoints: ChainHead[] = []): Promise<ChainReport> {
   const current = new Map<string, StoredVersion>();
   let cursor: string | undefined;
   do {
@@ -64,5 +81,5 @@ export async function verifyTrail(store: Pick<ResourceStore, 'history'>): Promis
     for (const v of page.versions) if (!current.has(v.id)) current.set(v.id, v);
     cursor = page.nextCursor;
   } while (cursor);
-  return verifyEvents([...current.values()]);
+  return verifyEvents([...current.values()], latestPerChain(checkpoints));
 }

@@ -154,6 +154,43 @@ describe('audit: tampering is detected and the tampered event named', () => {
     assert.deepEqual(await verify(), [`AuditEvent/${ids[4]}: sequence 5 follows 3: events are missing before it`]);
   });
 
+  it('the newest events removed (a cut leaves the chain whole): named against the signed checkpoint', async () => {
+    const { readLink } = await import('../../src/audit/chain');
+    const { checkpointNow } = await import('../../src/main');
+    const all = await events(t);
+    const signed = checkpointNow(t.deps);
+    assert.ok(signed && signed.sequence >= all.length, 'a checkpoint of the head was written');
+    assert.deepEqual(await verify(), [], 'whole before the cut');
+    // Cut the two newest events, as someone with the database file and no key could.
+    const db = raw();
+    const rows = db.prepare(`SELECT r.pk, v.content FROM resource r JOIN resource_version v ON v.vid = r.current_vid WHERE r.type = 'AuditEvent'`).all() as { pk: number; content: string }[];
+    const bySequence = rows.map((r) => ({ pk: r.pk, sequence: readLink(JSON.parse(r.content) as AuditEvent)?.sequence ?? 0 })).sort((a, b) => b.sequence - a.sequence);
+    const newest = bySequence[0].sequence;
+    for (const r of bySequence.filter((x) => x.sequence > newest - 2)) {
+      db.prepare('DELETE FROM resource_version WHERE pk = ?').run(r.pk);
+      db.prepare('DELETE FROM resource WHERE pk = ?').run(r.pk);
+    }
+    db.close();
+    const { verifyTrail } = await import('../../src/audit/verify');
+    const report = await verifyTrail(t.deps.store, t.deps.auditCheckpoints?.read().heads);
+    assert.equal(report.problems.length, 1, JSON.stringify(report.problems));
+    assert.match(report.problems[0].problem, new RegExp(`^events ${newest - 1} to ${signed.sequence} are gone: the checkpoint of .* signed ${signed.sequence} events, the trail ends at ${newest - 2}$`));
+    assert.equal(report.problems[0].id.startsWith('chain '), true);
+    assert.ok((await verify()).some((p) => /are gone: the checkpoint/.test(p ?? '')), '$verify-chain names the cut too');
+  });
+
+  it('a checkpoint line that this server did not sign is named', async () => {
+    const { checkpointNow } = await import('../../src/main');
+    checkpointNow(t.deps);
+    const file = path.join(dir, 'audit-checkpoints.jsonl');
+    const [line] = fs.readFileSync(file, 'utf8').trim().split('\n');
+    const token = (JSON.parse(line) as { checkpoint: string }).checkpoint;
+    const [h, payload] = token.split('.');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), sequence: 1 })).toString('base64url');
+    fs.appendFileSync(file, `${JSON.stringify({ checkpoint: `${h}.${forgedPayload}.${token.split('.')[2]}` })}\n`);
+    assert.deepEqual(await verify(), ['audit-checkpoints.jsonl line 2 is not a checkpoint this server signed']);
+  });
+
   it('an event changed through the store (a new version) is named as changed', async () => {
     const [first] = await events(t);
     await t.deps.store.transact((uow) => uow.update({ ...first, id: first.id as string, outcome: '8' } as AuditEvent & { id: string }));

@@ -1,5 +1,6 @@
 import type { Resource } from 'fhir/r4';
 import { AuditTrail } from '../../src/audit/trail';
+import { checkpointLogFor } from '../../src/audit/checkpoint-log';
 import { openAccess, type Authenticator } from '../../src/auth/access';
 import { loadConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
@@ -32,9 +33,10 @@ export function testDeps(options: { config?: Partial<Config>; clock?: TestClock;
     : openStore({ kind: 'sqlite', dataDir: config.dataDir, synchronous: 'NORMAL' }, storeDeps);
   const index = (r: Resource, codes?: ReadonlySet<string>) => testIndex().index(r, codes);
   const audit = config.audit ? new AuditTrail(store) : undefined;
+  const auditCheckpoints = checkpointLogFor(config.dataDir);
   return {
     config, store, search: testSearchParameters(), validator: baseValidator(config), auth: options.auth ?? openAccess(), clock, ids,
-    logger: createLogger('error', true), startedAt: clock.now(), index, audit,
+    logger: createLogger('error', true), startedAt: clock.now(), index, audit, auditCheckpoints,
     coverage: consentCoverage(profileRegistry([PROFILES_DIR, ...config.igDirs])).coverage,
   };
 }
