@@ -53,6 +53,11 @@ export interface Config {
   jwksUrl?: string;
   authIssuer?: string;
   authAudience?: string;
+  /** Origins browsers may call from (`*` or scheme://host[:port]); empty: none, or any in the open loopback mode. */
+  corsOrigins: string[];
+  /** SMART App Launch endpoints of the authorization server, published in the discovery document. */
+  smartAuthorizeUrl?: string;
+  smartTokenUrl?: string;
   /** Write an AuditEvent for every interaction (hash-chained, append-only). On unless turned off. */
   audit: boolean;
   /** How often the audit chain's head is signed to the checkpoint file and the log (0: never). */
@@ -144,6 +149,19 @@ const url: Parser<string> = (raw, name) => {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL`);
   return raw.replace(/\/+$/, '');
 };
+const origins: Parser<string[]> = (raw, name) => list(raw, name).map((o) => {
+  if (o === '*') return o;
+  let u: URL;
+  try {
+    u = new URL(o);
+  } catch {
+    throw new Error(`${name} entries are * or origins such as https://app.example.in, got '${o}'`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== o.replace(/\/$/, '')) {
+    throw new Error(`${name} entries are * or origins (scheme://host[:port], no path), got '${o}'`);
+  }
+  return u.origin;
+});
 const mongoUrl: Parser<string> = (raw, name) => {
   if (!/^mongodb(\+srv)?:\/\/[^/?]+/.test(raw.trim())) throw new Error(`${name} must be a MongoDB connection string (mongodb://host:port/database?replicaSet=rs0)`);
   return raw.trim();
@@ -185,6 +203,9 @@ export const SETTINGS = {
   jwksUrl: { env: 'JWKS_URL', flag: '--jwks-url', default: undefined, parse: url, about: 'The same, fetched from the issuer' },
   authIssuer: { env: 'AUTH_ISSUER', flag: '--auth-issuer', default: undefined, parse: text, about: 'Required iss of every token (required with a JWKS)' },
   authAudience: { env: 'AUTH_AUDIENCE', flag: '--auth-audience', default: undefined, parse: text, about: 'Required aud of every token (required with a JWKS)' },
+  corsOrigins: { env: 'CORS_ORIGINS', flag: '--cors-origins', default: '', parse: origins, about: 'Origins browser apps may call from: * or https://app.example.in,... (default none; any in the open loopback mode)' },
+  smartAuthorizeUrl: { env: 'SMART_AUTHORIZE_URL', flag: '--smart-authorize-url', default: undefined, parse: url, about: "The authorization server's authorize endpoint, for SMART discovery" },
+  smartTokenUrl: { env: 'SMART_TOKEN_URL', flag: '--smart-token-url', default: undefined, parse: url, about: "The authorization server's token endpoint, for SMART discovery" },
   audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff, about: 'on or off: an AuditEvent for every interaction, hash-chained' },
   auditCheckpointSeconds: { env: 'AUDIT_CHECKPOINT_SECONDS', flag: '--audit-checkpoint-seconds', default: '60', parse: int(0, 86400), about: "How often the audit chain's head is signed to DATA_DIR/audit-checkpoints.jsonl and the log (0: never)" },
   breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff, about: "on lets practitioners read any patient's data with purpose BTG and a reason" },

@@ -7,6 +7,7 @@ import { isResourceType } from '../fhir/definitions';
 import { FhirError } from '../fhir/errors';
 import { isValidId } from '../fhir/ids';
 import { abdmRouter } from './abdm-routes';
+import { smartConfiguration } from '../auth/smart';
 import { interaction } from '../interactions/registry';
 import { recordFailure, requestScope, type RequestFacts, type RequestScope } from '../interactions/pipeline';
 import type { FhirRequest } from '../interactions/types';
@@ -191,6 +192,13 @@ export function createHttpApp(deps: Deps, lifecycle: Lifecycle, middleware: ((re
     const ready = lifecycle.accepting() && (await deps.store.ping().catch(() => false));
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
+  // SMART App Launch discovery, at the FHIR base (where clients look) and at the root.
+  const smart = (_req: Request, res: Response): void => {
+    res.setHeader('Cache-Control', 'max-age=300');
+    res.json(smartConfiguration(deps.config));
+  };
+  app.get('/fhir/.well-known/smart-configuration', smart);
+  app.get('/.well-known/smart-configuration', smart);
   const fhir = express.Router({ caseSensitive: true, strict: false });
   for (const route of ROUTES) {
     fhir[route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](route.path, handlerFor(deps, route));

@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
+import { corsOrigins, restSecurity } from '../auth/smart';
 import type { Deps } from '../deps';
 import { MODIFIERS } from '../search/parse';
 import { R4_VERSION, r4ResourceTypes } from '../fhir/definitions';
@@ -73,6 +74,7 @@ export function capabilityStatement(deps: Deps, base: string, interactions: read
     patchFormat: ['application/json-patch+json'],
     rest: [{
       mode: 'server',
+      security: restSecurity(deps.config, corsOrigins(deps.config, deps.auth.open).length > 0),
       resource,
       interaction: systemCodes as NonNullable<CapabilityStatement['rest']>[number]['interaction'],
     }],
