@@ -4,6 +4,7 @@ import { httpDate } from '../fhir/datetime';
 import { outcomeOf } from '../fhir/operation-outcome';
 import type { FhirRequest, FhirResult } from '../interactions/types';
 import { FHIR_JSON } from './negotiate';
+import { chooseEncoding, compress, COMPRESS_MIN_BYTES } from './compression';
 import { returnPreference } from './preconditions';
 
 export interface ResponseOptions {
@@ -17,8 +18,30 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   const text = typeof body === 'string' ? body : JSON.stringify(body, null, pretty ? 2 : undefined);
   res.statusCode = status;
   res.setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  const coding = text.length >= COMPRESS_MIN_BYTES ? chooseEncoding(res.req?.headers['accept-encoding']) : undefined;
+  if (text.length >= COMPRESS_MIN_BYTES) res.setHeader('Vary', appendVary(res.getHeader('Vary'), 'Accept-Encoding'));
+  if (!coding) {
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
+    return;
+  }
+  compress(coding, text, (err, out) => {
+    if (err || res.destroyed) {
+      if (!res.destroyed) {
+        res.setHeader('Content-Length', Buffer.byteLength(text));
+        res.end(text);
+      }
+      return;
+    }
+    res.setHeader('Content-Encoding', coding);
+    res.setHeader('Content-Length', out.length);
+    res.end(out);
+  });
+}
+
+function appendVary(current: ReturnType<ServerResponse['getHeader']>, name: string): string {
+  const parts = String(current ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return parts.some((p) => p.toLowerCase() === name.toLowerCase()) ? parts.join(', ') : [...parts, name].join(', ');
 }
 
 /** The body for a result, avoiding a parse/stringify round trip when the store already holds the JSON. */
