@@ -58,6 +58,8 @@ export interface Config {
   /** SMART App Launch endpoints of the authorization server, published in the discovery document. */
   smartAuthorizeUrl?: string;
   smartTokenUrl?: string;
+  /** Serve Prometheus metrics at /metrics (no patient data: counts by interaction, type and status). */
+  metrics: boolean;
   /** Write an AuditEvent for every interaction (hash-chained, append-only). On unless turned off. */
   audit: boolean;
   /** How often the audit chain's head is signed to the checkpoint file and the log (0: never). */
@@ -206,6 +208,7 @@ export const SETTINGS = {
   corsOrigins: { env: 'CORS_ORIGINS', flag: '--cors-origins', default: '', parse: origins, about: 'Origins browser apps may call from: * or https://app.example.in,... (default none; any in the open loopback mode)' },
   smartAuthorizeUrl: { env: 'SMART_AUTHORIZE_URL', flag: '--smart-authorize-url', default: undefined, parse: url, about: "The authorization server's authorize endpoint, for SMART discovery" },
   smartTokenUrl: { env: 'SMART_TOKEN_URL', flag: '--smart-token-url', default: undefined, parse: url, about: "The authorization server's token endpoint, for SMART discovery" },
+  metrics: { env: 'METRICS', flag: '--metrics', default: 'on', parse: onOff, about: 'on or off: Prometheus metrics at /metrics (counts and latencies, no patient data)' },
   audit: { env: 'AUDIT', flag: '--audit', default: 'on', parse: onOff, about: 'on or off: an AuditEvent for every interaction, hash-chained' },
   auditCheckpointSeconds: { env: 'AUDIT_CHECKPOINT_SECONDS', flag: '--audit-checkpoint-seconds', default: '60', parse: int(0, 86400), about: "How often the audit chain's head is signed to DATA_DIR/audit-checkpoints.jsonl and the log (0: never)" },
   breakTheGlass: { env: 'BREAK_THE_GLASS', flag: '--break-the-glass', default: 'off', parse: onOff, about: "on lets practitioners read any patient's data with purpose BTG and a reason" },

@@ -8,6 +8,7 @@ import { FhirError } from '../fhir/errors';
 import { isValidId } from '../fhir/ids';
 import { abdmRouter } from './abdm-routes';
 import { smartConfiguration } from '../auth/smart';
+import { metricsOf } from './metrics';
 import { interaction } from '../interactions/registry';
 import { recordFailure, requestScope, type RequestFacts, type RequestScope } from '../interactions/pipeline';
 import type { FhirRequest } from '../interactions/types';
@@ -198,6 +199,10 @@ export function createHttpApp(deps: Deps, lifecycle: Lifecycle, middleware: ((re
     res.json(smartConfiguration(deps.config));
   };
   app.get('/fhir/.well-known/smart-configuration', smart);
+  if (deps.config.metrics) {
+    const metrics = metricsOf(deps);
+    app.get('/metrics', (req: Request, res: Response, next: NextFunction) => { metrics.expose(req, res).catch(next); });
+  }
   app.get('/.well-known/smart-configuration', smart);
   const fhir = express.Router({ caseSensitive: true, strict: false });
   for (const route of ROUTES) {

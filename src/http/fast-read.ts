@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import { toOutcome } from './error-handler';
 import { serve } from './express-app';
 import { beginRequest } from './request-log';
+import { metricsOf } from './metrics';
 import { sendJson } from './respond';
 import { ROUTES, type Route } from './routes';
 
@@ -23,7 +24,7 @@ export function withFastRead(deps: Deps, next: RequestListener): RequestListener
       return;
     }
     const locals: Record<string, unknown> = {};
-    const requestId = beginRequest(req, res, deps.logger, locals);
+    const requestId = beginRequest(req, res, deps.logger, locals, deps.config.metrics ? metricsOf(deps) : undefined);
     const url = req.url as string;
     serve(deps, READ_ROUTE, { type: m[1], id: m[2] }, url, req, res, locals).catch((err: unknown) => {
       const { status, body } = toOutcome(err, requestId, deps.logger);
