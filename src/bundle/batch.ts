@@ -55,6 +55,9 @@ export async function runBatch(
     } catch (err) {
       if (err instanceof FhirError) {
         push(errorEntry(atEntry(err, entry.index, entry.method, entry.url)));
+      } else if (deps.store.isTransient?.(err)) {
+        // As for a request alone (http/express-app.ts serve): the database's passing state, 503, not a fault.
+        push(errorEntry(new FhirError('transient', `${entryPath(entry.index)}: the database is briefly unreachable; send this entry again`)));
       } else {
         deps.logger.error('batch entry failed unexpectedly', { entry: entry.index, error: err instanceof Error ? err.stack : String(err) });
         push(errorEntry(new FhirError('exception', `${entryPath(entry.index)}: internal error while processing this entry`)));

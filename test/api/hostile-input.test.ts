@@ -225,4 +225,23 @@ describe('A transient store failure (a lost connection, a failover) is a 503 wit
       t.close();
     }
   });
+  it('a batch entry whose store call fails transiently answers 503 transient in its entry; the others still run', async () => {
+    const t = api();
+    try {
+      const store = t.deps.store as unknown as { read: unknown; isTransient?: (err: unknown) => boolean };
+      class Blip extends Error {}
+      store.read = () => Promise.reject(new Blip('connection lost'));
+      store.isTransient = (err) => err instanceof Blip;
+      const res = await t.http.post('/fhir').set('Content-Type', FHIR_JSON).send({
+        resourceType: 'Bundle', type: 'batch',
+        entry: [{ request: { method: 'GET', url: 'Patient/p1' } }, { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }],
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.body.entry[0].response.status, /^503/);
+      assert.equal(res.body.entry[0].response.outcome.issue[0].code, 'transient');
+      assert.match(res.body.entry[1].response.status, /^201/);
+    } finally {
+      t.close();
+    }
+  });
 });
